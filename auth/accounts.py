@@ -1,0 +1,54 @@
+"""Account operations shared by registration, start-up (first admin) and the demo data."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.passwords import hash_password, verify_password
+from db import users
+from db.models import ADMIN_ROLE_ID, USER_ROLE_ID, User
+from db.records import UserRecord
+from schema.models import UserCreate
+
+
+class EmailTakenError(Exception):
+    pass
+
+
+async def register(session: AsyncSession, data: UserCreate, *, admin: bool = False) -> UserRecord:
+    """Create a user in the caller's transaction; EmailTakenError if the email is in use."""
+    password_hash = await hash_password(data.password)
+    try:
+        async with session.begin_nested():
+            return await users.create_user(
+                session,
+                email=data.email,
+                name=data.name,
+                password_hash=password_hash,
+                role_id=ADMIN_ROLE_ID if admin else USER_ROLE_ID,
+            )
+    except IntegrityError as error:
+        raise EmailTakenError(data.email) from error
+
+
+async def authenticate(session: AsyncSession, email: str, password: str) -> UserRecord | None:
+    """The active user with these credentials, in the same time whether or not the email exists."""
+    found = await users.user_with_hash(session, email.strip().lower())
+    user, password_hash = found if found else (None, None)
+    if not await verify_password(password, password_hash) or user is None:
+        return None
+    return user if user.is_active else None
+
+
+async def ensure_admin(session: AsyncSession, email: str, password: str, name: str) -> None:
+    """Make sure this admin exists and is active (idempotent: run at every start-up)."""
+    data = UserCreate(email=email, password=password, name=name)
+    found = await users.user_with_hash(session, data.email)
+    if found is None:
+        await register(session, data, admin=True)
+        return
+    await session.execute(
+        update(User).where(User.id == found[0].id).values(role_id=ADMIN_ROLE_ID, is_active=True)
+    )

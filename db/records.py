@@ -1,0 +1,40 @@
+"""Plain rows the data layer hands upward: no ORM identity map on the read paths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: int
+    email: str
+    name: str
+    role: str
+    is_active: bool
+    registered_at: datetime
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class TradeRecord:
+    id: int
+    user_id: int
+    currency: str
+    side: str
+    price: Decimal
+    amount: Decimal
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DegreeRecord:
+    id: int
+    user_id: int
+    name: str
+    created_at: datetime

@@ -1,0 +1,82 @@
+"""Queries on trades. Newest first means highest id first: ids grow with commit order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, Select, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Trade
+from db.records import TradeRecord
+
+_COLUMNS = (
+    Trade.id,
+    Trade.user_id,
+    Trade.currency,
+    Trade.side,
+    Trade.price,
+    Trade.amount,
+    Trade.created_at,
+)
+
+
+def _record(row: Row[Any]) -> TradeRecord:
+    return TradeRecord(*row[:7])
+
+
+async def trades_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[TradeRecord]:
+    rows = await session.execute(select(*_COLUMNS).where(Trade.id.in_(ids)))
+    return [_record(row) for row in rows]
+
+
+async def trade_page(
+    session: AsyncSession,
+    *,
+    limit: int,
+    offset: int,
+    currency: str | None = None,
+    side: str | None = None,
+    user_id: int | None = None,
+) -> list[TradeRecord]:
+    query: Select[Any] = select(*_COLUMNS)
+    if currency is not None:
+        query = query.where(Trade.currency == currency)
+    if side is not None:
+        query = query.where(Trade.side == side)
+    if user_id is not None:
+        query = query.where(Trade.user_id == user_id)
+    rows = await session.execute(query.order_by(Trade.id.desc()).limit(limit).offset(offset))
+    return [_record(row) for row in rows]
+
+
+async def trade_pages_for_users(
+    session: AsyncSession, user_ids: Sequence[int], *, limit: int, offset: int
+) -> dict[int, list[TradeRecord]]:
+    """One page of trades per user, in one statement (a window function over the users)."""
+    rank = (
+        func.row_number()
+        .over(partition_by=Trade.user_id, order_by=Trade.id.desc())
+        .label("rank")
+    )
+    ranked = select(*_COLUMNS, rank).where(Trade.user_id.in_(user_ids)).subquery()
+    query = (
+        select(ranked)
+        .where(ranked.c.rank > offset, ranked.c.rank <= offset + limit)
+        .order_by(ranked.c.user_id, ranked.c.rank)
+    )
+    pages: dict[int, list[TradeRecord]] = {user_id: [] for user_id in user_ids}
+    for row in await session.execute(query):
+        pages[row.user_id].append(_record(row))
+    return pages
+
+
+async def insert_trades(session: AsyncSession, values: list[dict[str, Any]]) -> list[TradeRecord]:
+    """Insert a batch and return it in input order (one statement with RETURNING)."""
+    if not values:
+        return []
+    rows = await session.execute(
+        insert(Trade).returning(*_COLUMNS, sort_by_parameter_order=True), values
+    )
+    return [_record(row) for row in rows]

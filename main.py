@@ -1,0 +1,81 @@
+"""The FastAPI app: GraphQL at /graphql, the REST auth routes, CORS, request ids, lifespan."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from strawberry.fastapi import GraphQLRouter
+
+from auth.accounts import EmailTakenError, ensure_admin
+from auth.routes import router as auth_router
+from resolvers.context import get_context
+from schema.schema import schema
+from services import start_services
+from settings import Settings, get_settings
+
+logger = logging.getLogger("trading_api")
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with start_services(settings) as services:
+            if settings.first_admin_email and settings.first_admin_password:
+                try:
+                    async with services.sessions.begin() as session:
+                        await ensure_admin(
+                            session,
+                            settings.first_admin_email,
+                            settings.first_admin_password.get_secret_value(),
+                            name="Admin",
+                        )
+                except EmailTakenError:
+                    pass  # another process created it at the same moment
+            app.state.services = services
+            yield
+
+    app = FastAPI(
+        title="Trading API",
+        summary="GraphQL trading API: users, trades and degrees. GraphQL lives at /graphql.",
+        lifespan=lifespan,
+    )
+    app.include_router(auth_router)
+    app.include_router(
+        GraphQLRouter(
+            schema,
+            context_getter=get_context,
+            graphql_ide="graphiql",
+            allowed_origins=settings.cors_origins,
+        ),
+        prefix="/graphql",
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["GET", "POST"],
+        allow_headers=["content-type", "authorization", "apollo-require-preflight",
+                       "x-apollo-operation-name"],
+    )
+
+    @app.middleware("http")
+    async def request_id(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request.state.request_id = uuid.uuid4().hex
+        response = await call_next(request)
+        response.headers[REQUEST_ID_HEADER] = request.state.request_id
+        return response
+
+    return app
+
+
+app = create_app()

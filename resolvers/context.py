@@ -1,0 +1,36 @@
+"""The per-request GraphQL context: who is asking, sessions, and this request's DataLoaders."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from starlette.requests import HTTPConnection
+from strawberry.fastapi import BaseContext
+
+from auth.identity import token_from, viewer_for_token
+from db.records import UserRecord
+from resolvers.dataloaders import Loaders
+from services import Services
+
+
+@dataclass
+class Context(BaseContext):
+    services: Services
+    viewer: UserRecord | None
+    loaders: Loaders
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def __post_init__(self) -> None:
+        super().__init__()
+
+
+async def get_context(connection: HTTPConnection) -> Context:
+    """Strawberry's `context_getter`: a FastAPI dependency, for HTTP requests and WebSockets."""
+    services: Services = connection.app.state.services
+    viewer = await viewer_for_token(services, token_from(connection))
+    loaders = Loaders(services.sessions)
+    if viewer is not None:
+        loaders.user_by_id.prime(viewer.id, viewer)
+    request_id = getattr(connection.state, "request_id", None) or uuid.uuid4().hex
+    return Context(services=services, viewer=viewer, loaders=loaders, request_id=request_id)

@@ -1,0 +1,16 @@
+"""One DataLoader per file, created per request: a loader's cache never crosses users."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from resolvers.dataloaders.degrees import degrees_by_user_loader
+from resolvers.dataloaders.trades import trade_page_loader
+from resolvers.dataloaders.users import user_by_id_loader
+
+
+class Loaders:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.user_by_id = user_by_id_loader(sessions)
+        self.degrees_by_user = degrees_by_user_loader(sessions)
+        self.trade_page = trade_page_loader(sessions)

@@ -1,0 +1,82 @@
+"""Mutation resolvers. Each one writes in a single transaction: all of it or none of it."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import Info
+
+from db import degrees, users
+from db.records import UserRecord
+from resolvers.context import Context
+from resolvers.permissions import IsAdmin, IsAuthenticated
+from resolvers.trade_batches import add_trades, validate_batch
+from schema.enums import DegreeName, JobStatus
+from schema.errors import Forbidden, NotFound
+from schema.inputs import TradeInput
+from schema.models import DegreeCreate, NameChange
+from schema.types import Degree, Job, Trade, User
+from schema.validation import validated
+
+
+def _viewer(info: Info[Context, None]) -> UserRecord:
+    viewer = info.context.viewer
+    assert viewer is not None  # guarded by IsAuthenticated
+    return viewer
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description=(
+            "All or nothing: one invalid trade rejects the whole batch. "
+            "A repeated idempotencyKey returns the first result and adds nothing."
+        ),
+    )
+    async def add_trades(
+        self,
+        info: Info[Context, None],
+        trades: list[TradeInput],
+        idempotency_key: str | None = None,
+    ) -> list[Trade]:
+        viewer = _viewer(info)
+        batch = validate_batch(trades, viewer)
+        added = await add_trades(info.context.services, viewer, batch, idempotency_key)
+        return [Trade.from_record(record) for record in added]
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated], description="The user themself or an admin."
+    )
+    async def change_user_name(
+        self, info: Info[Context, None], user_id: int, new_name: str
+    ) -> User:
+        viewer = _viewer(info)
+        change = validated(NameChange, user_id=user_id, new_name=new_name)
+        if change.user_id != viewer.id and not viewer.is_admin:
+            raise Forbidden("Only the user themself or an admin may rename a user")
+        async with info.context.services.sessions.begin() as session:
+            record = await users.rename_user(session, change.user_id, change.new_name)
+        if record is None:
+            raise NotFound(f"There is no user {user_id}", argument="userId")
+        return User.from_record(record)
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description="Admins only.")
+    async def add_degree(self, info: Info[Context, None], user_id: int, name: DegreeName) -> Degree:
+        degree = validated(DegreeCreate, user_id=user_id, name=name)
+        async with info.context.services.sessions.begin() as session:
+            if not await users.users_by_ids(session, [degree.user_id]):
+                raise NotFound(f"There is no user {user_id}", argument="userId")
+            record = await degrees.insert_degree(
+                session, user_id=degree.user_id, name=degree.name.value
+            )
+        return Degree.from_record(record)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Queues a background job that builds the signed-in user's TradeReport.",
+    )
+    async def request_trade_report(self, info: Info[Context, None]) -> Job:
+        job_id = await info.context.services.jobs.enqueue(
+            "build_trade_report", user_id=_viewer(info).id
+        )
+        return Job(id=job_id, status=JobStatus.QUEUED)

@@ -1,0 +1,84 @@
+"""Query resolvers: everything but `me` requires a signed-in user."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import Info
+from strawberry.permission import BasePermission
+
+from db import jobs, trades, users
+from resolvers.context import Context
+from resolvers.permissions import IsAuthenticated
+from schema.enums import JobStatus, Side
+from schema.models import Page
+from schema.types import Job, Trade, TradeReport, User
+from schema.validation import validated
+
+signed_in: list[type[BasePermission]] = [IsAuthenticated]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The signed-in user; null when not signed in.")
+    def me(self, info: Info[Context, None]) -> User | None:
+        viewer = info.context.viewer
+        return User.from_record(viewer) if viewer else None
+
+    @strawberry.field(permission_classes=signed_in)
+    async def user(self, info: Info[Context, None], id: int) -> User | None:
+        record = await info.context.loaders.user_by_id.load(id)
+        return User.from_record(record) if record else None
+
+    @strawberry.field(permission_classes=signed_in, description="Ordered by id.")
+    async def users(self, info: Info[Context, None], limit: int = 10, offset: int = 0) -> list[User]:
+        page = validated(Page, limit=limit, offset=offset)
+        async with info.context.services.sessions() as session:
+            records = await users.user_page(session, page.limit, page.offset)
+        for record in records:
+            info.context.loaders.user_by_id.prime(record.id, record)
+        return [User.from_record(record) for record in records]
+
+    @strawberry.field(permission_classes=signed_in)
+    async def trade(self, info: Info[Context, None], id: int) -> Trade | None:
+        async with info.context.services.sessions() as session:
+            found = await trades.trades_by_ids(session, [id])
+        return Trade.from_record(found[0]) if found else None
+
+    @strawberry.field(
+        permission_classes=signed_in, description="Newest first; filters combine with AND."
+    )
+    async def trades(
+        self,
+        info: Info[Context, None],
+        limit: int = 10,
+        offset: int = 0,
+        currency: str | None = None,
+        side: Side | None = None,
+        user_id: int | None = None,
+    ) -> list[Trade]:
+        page = validated(Page, limit=limit, offset=offset)
+        async with info.context.services.sessions() as session:
+            records = await trades.trade_page(
+                session,
+                limit=page.limit,
+                offset=page.offset,
+                currency=currency.strip().upper() if currency else None,
+                side=side.value if side else None,
+                user_id=user_id,
+            )
+        return [Trade.from_record(record) for record in records]
+
+    @strawberry.field(
+        permission_classes=signed_in,
+        description="A background job started by this user (admins: anyone's).",
+    )
+    async def job(self, info: Info[Context, None], id: str) -> Job | None:
+        viewer = info.context.viewer
+        assert viewer is not None  # IsAuthenticated
+        async with info.context.services.sessions() as session:
+            record = await jobs.get_job(session, id[:36])
+        # Someone else's job reads as unknown: job ids are not a way to probe other users.
+        if record is None or (record.user_id != viewer.id and not viewer.is_admin):
+            return Job(id=id, status=JobStatus.NOT_FOUND)
+        report = TradeReport.from_json(record.result) if record.result else None
+        return Job(id=record.id, status=JobStatus(record.status), report=report)

@@ -1,0 +1,133 @@
+"""`addTrades`: validate the whole batch, authorize it, write it in one transaction, publish after commit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from db import idempotency, trades, users
+from db.records import TradeRecord, UserRecord
+from schema.errors import BadUserInput, Conflict, Forbidden
+from schema.inputs import TradeInput
+from schema.models import MAX_TRADES_PER_BATCH, TradeCreate
+from schema.validation import describe
+from services import Services
+
+MAX_KEY_LENGTH = 255
+
+
+def validate_batch(inputs: list[TradeInput], viewer: UserRecord) -> list[TradeCreate]:
+    """Every trade is checked before any is written; all problems are reported at once."""
+    if len(inputs) > MAX_TRADES_PER_BATCH:
+        raise BadUserInput(
+            f"trades: at most {MAX_TRADES_PER_BATCH} trades per call", argument="trades"
+        )
+    batch: list[TradeCreate] = []
+    problems: list[dict[str, Any]] = []
+    for index, item in enumerate(inputs):
+        try:
+            trade = TradeCreate(
+                currency=item.currency,
+                side=item.side,
+                price=item.price,
+                amount=item.amount,
+                user_id=item.user_id if item.user_id is not None else viewer.id,
+            )
+        except ValidationError as error:
+            for detail in error.errors():
+                field, message = describe(detail)
+                problems.append({"index": index, "field": field, "message": message})
+            continue
+        batch.append(trade)
+    if problems:
+        first = problems[0]
+        raise BadUserInput(
+            f"trades[{first['index']}].{first['field']}: {first['message']}",
+            argument="trades",
+            errors=problems,
+        )
+    for index, trade in enumerate(batch):
+        if trade.user_id != viewer.id and not viewer.is_admin:
+            raise Forbidden(
+                f"trades[{index}].userId: only admins may add trades for another user",
+                argument="trades",
+            )
+    return batch
+
+
+def _request_hash(batch: list[TradeCreate]) -> str:
+    canonical = json.dumps([t.model_dump(mode="json") for t in batch], sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def add_trades(
+    services: Services, viewer: UserRecord, batch: list[TradeCreate], key: str | None
+) -> list[TradeRecord]:
+    if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
+        raise BadUserInput(
+            f"idempotencyKey: 1 to {MAX_KEY_LENGTH} characters", argument="idempotencyKey"
+        )
+    request_hash = _request_hash(batch)
+    try:
+        async with services.sessions.begin() as session:
+            if key is not None and (previous := await _replay(session, viewer, key, request_hash)):
+                return previous
+            await _check_users_exist(session, batch)
+            added = await trades.insert_trades(
+                session,
+                [
+                    {
+                        "user_id": t.user_id,
+                        "currency": t.currency,
+                        "side": t.side.value,
+                        "price": t.price,
+                        "amount": t.amount,
+                    }
+                    for t in batch
+                ],
+            )
+            if key is not None:
+                await idempotency.record(
+                    session,
+                    user_id=viewer.id,
+                    key=key,
+                    request_hash=request_hash,
+                    trade_ids=[t.id for t in added],
+                )
+    except IntegrityError:
+        if key is None:
+            raise
+        # A concurrent call with the same key committed first; this one rolled back whole.
+        async with services.sessions() as session:
+            previous = await _replay(session, viewer, key, request_hash)
+        if previous is None:
+            raise
+        return previous
+    await services.broadcaster.publish(added)
+    return added
+
+
+async def _replay(session: Any, viewer: UserRecord, key: str, request_hash: str) -> list[TradeRecord] | None:
+    found = await idempotency.find(session, viewer.id, key)
+    if found is None:
+        return None
+    if found.request_hash != request_hash:
+        raise Conflict(
+            "idempotencyKey was already used with different trades", argument="idempotencyKey"
+        )
+    by_id = {t.id: t for t in await trades.trades_by_ids(session, found.trade_ids)}
+    return [by_id[trade_id] for trade_id in found.trade_ids if trade_id in by_id]
+
+
+async def _check_users_exist(session: Any, batch: list[TradeCreate]) -> None:
+    wanted = {t.user_id for t in batch if t.user_id is not None}
+    existing = {u.id for u in await users.users_by_ids(session, list(wanted))}
+    for index, trade in enumerate(batch):
+        if trade.user_id not in existing:
+            raise BadUserInput(
+                f"trades[{index}].userId: there is no user {trade.user_id}", argument="trades"
+            )

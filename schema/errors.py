@@ -1,0 +1,95 @@
+"""Public errors, each with a stable `extensions.code`; anything else reaches clients masked.
+
+Every error raised on purpose is a GraphQLError (these classes, or the parse and validation
+errors of graphql-core and the scalars). Any other exception is an unexpected failure: its text
+never leaves the server, it is logged with the request id instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError, GraphQLSyntaxError
+from strawberry.extensions import SchemaExtension
+
+logger = logging.getLogger("trading_api.errors")
+
+
+class PublicError(GraphQLError):
+    code = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message: str, **extensions: Any) -> None:
+        super().__init__(message, extensions={"code": self.code, **extensions})
+
+
+class Unauthenticated(PublicError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(PublicError):
+    code = "FORBIDDEN"
+
+
+class BadUserInput(PublicError):
+    code = "BAD_USER_INPUT"
+
+
+class NotFound(PublicError):
+    code = "NOT_FOUND"
+
+
+class Conflict(PublicError):
+    code = "CONFLICT"
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+def _request_error_code(error: GraphQLError) -> str:
+    if isinstance(error, GraphQLSyntaxError):
+        return "GRAPHQL_PARSE_FAILED"
+    if error.message.startswith("Variable "):
+        return "BAD_USER_INPUT"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
+class ErrorCodes(SchemaExtension):
+    """Gives every error a code and masks the unexpected ones (Strawberry's MaskErrors, plus codes)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not result.errors:
+            return
+        request_id = getattr(self.execution_context.context, "request_id", None)
+        result.errors = [self._public(error, request_id) for error in result.errors]
+
+    @staticmethod
+    def _public(error: GraphQLError, request_id: str | None) -> GraphQLError:
+        if is_unexpected(error):
+            return GraphQLError(
+                "Internal server error",
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+            )
+        extensions = dict(error.extensions or {})
+        if "code" not in extensions:
+            extensions["code"] = _request_error_code(error)
+            error.extensions = extensions
+        return error
+
+
+def log_unexpected(errors: list[GraphQLError], request_id: str | None) -> None:
+    for error in errors:
+        if is_unexpected(error):
+            logger.error(
+                "unexpected error in %s (request %s)",
+                ".".join(map(str, error.path or [])) or "operation",
+                request_id,
+                exc_info=error.original_error,
+            )

@@ -1,0 +1,138 @@
+"""Pydantic models: the one source of validation for users, trades and degrees.
+
+The Strawberry inputs and types in this package mirror them; tests/schema/test_mirror.py proves
+the two agree field by field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from db.types import MONEY_DIGITS, MONEY_PLACES
+
+MAX_PAGE = 100
+MAX_TRADES_PER_BATCH = 1000
+COMMON_PASSWORDS = frozenset(
+    {"password", "password1", "12345678", "123456789", "qwertyuiop", "iloveyou1", "letmein123"}
+)
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class DegreeName(StrEnum):
+    NEWBIE = "newbie"
+    EXPERT = "expert"
+
+
+def _lower(email: str) -> str:
+    return email.lower()
+
+
+Email = Annotated[EmailStr, AfterValidator(_lower)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+def _upper(value: object) -> object:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+# Currency codes are case-insensitive on input and stored upper-case ("btc" -> "BTC").
+Currency = Annotated[
+    str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z][A-Z0-9]{1,9}$")
+]
+Money = Annotated[
+    Decimal, Field(ge=0, max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, allow_inf_nan=False)
+]
+
+
+class Page(BaseModel):
+    """limit/offset arguments of every list field."""
+
+    limit: int = Field(default=10, ge=0, le=MAX_PAGE)
+    offset: int = Field(default=0, ge=0)
+
+
+class TradeCreate(BaseModel):
+    """One trade of an `addTrades` batch (the course's Trade model)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    currency: Currency
+    side: Side
+    price: Money
+    amount: Money
+    user_id: int | None = None
+
+
+class DegreeCreate(BaseModel):
+    """The course's Degree model: a user and a known degree name."""
+
+    user_id: int
+    name: DegreeName
+
+
+class NameChange(BaseModel):
+    user_id: int
+    new_name: Name
+
+
+class UserCreate(BaseModel):
+    """`POST /auth/register`."""
+
+    email: Email
+    password: str = Field(min_length=10, max_length=128)
+    name: Name
+
+    @field_validator("password")
+    @classmethod
+    def _not_common(cls, password: str) -> str:
+        if password.lower() in COMMON_PASSWORDS or len(set(password)) < 4:
+            raise ValueError("password is too easy to guess")
+        return password
+
+
+class UserRead(BaseModel):
+    """A user as the API shows it; `email` is None unless the viewer may see it."""
+
+    id: int
+    name: str
+    role: str
+    email: str | None
+    registered_at: datetime
+
+
+class TradeRead(BaseModel):
+    id: int
+    user_id: int
+    currency: str
+    side: Side
+    price: Decimal
+    amount: Decimal
+    created_at: datetime
+
+
+class DegreeRead(BaseModel):
+    id: int
+    name: DegreeName
+    created_at: datetime
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int

@@ -1,0 +1,142 @@
+"""GraphQL object types. Built from db records in one place each (`from_record`), never from ORM rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+
+from db.records import DegreeRecord, TradeRecord, UserRecord
+from schema.enums import DegreeName, JobStatus, Side
+from schema.models import Page
+from schema.validation import validated
+
+if TYPE_CHECKING:
+    from resolvers.context import Context
+
+
+@strawberry.type
+class Degree:
+    id: int
+    name: DegreeName
+    created_at: datetime
+
+    @classmethod
+    def from_record(cls, record: DegreeRecord) -> Degree:
+        return cls(id=record.id, name=DegreeName(record.name), created_at=record.created_at)
+
+
+@strawberry.type
+class User:
+    id: int
+    name: str
+    role: str = strawberry.field(description="Role name: 'user' or 'admin'.")
+    registered_at: datetime
+    private_email: strawberry.Private[str]
+
+    @classmethod
+    def from_record(cls, record: UserRecord) -> User:
+        return cls(
+            id=record.id,
+            name=record.name,
+            role=record.role,
+            registered_at=record.registered_at,
+            private_email=record.email,
+        )
+
+    @strawberry.field(description="Only the user themself and admins see it; null for everyone else.")
+    def email(self, info: strawberry.Info[Context, None]) -> str | None:
+        viewer = info.context.viewer
+        if viewer is not None and (viewer.id == self.id or viewer.is_admin):
+            return self.private_email
+        return None
+
+    @strawberry.field
+    async def degrees(self, info: strawberry.Info[Context, None]) -> list[Degree]:
+        records = await info.context.loaders.degrees_by_user.load(self.id)
+        return [Degree.from_record(record) for record in records]
+
+    @strawberry.field(description="Newest first.")
+    async def trades(
+        self, info: strawberry.Info[Context, None], limit: int = 10, offset: int = 0
+    ) -> list[Trade]:
+        page = validated(Page, limit=limit, offset=offset)
+        records = await info.context.loaders.trade_page.load((self.id, page.limit, page.offset))
+        return [Trade.from_record(record) for record in records]
+
+
+@strawberry.type
+class Trade:
+    id: int
+    user_id: int
+    currency: str
+    side: Side
+    price: Decimal
+    amount: Decimal
+    created_at: datetime
+
+    @classmethod
+    def from_record(cls, record: TradeRecord) -> Trade:
+        return cls(
+            id=record.id,
+            user_id=record.user_id,
+            currency=record.currency,
+            side=Side(record.side),
+            price=record.price,
+            amount=record.amount,
+            created_at=record.created_at,
+        )
+
+    @strawberry.field
+    async def user(self, info: strawberry.Info[Context, None]) -> User:
+        record = await info.context.loaders.user_by_id.load(self.user_id)
+        assert record is not None  # a foreign key guarantees it
+        return User.from_record(record)
+
+
+@strawberry.type(description="Per-currency summary of one user's trades, computed by a background job.")
+class CurrencySummary:
+    currency: str
+    trades: int
+    bought_amount: Decimal
+    sold_amount: Decimal
+    net_amount: Decimal
+    average_price: Decimal = strawberry.field(
+        description="Volume-weighted average price over all of the user's trades in that currency."
+    )
+
+
+@strawberry.type
+class TradeReport:
+    user_id: int
+    generated_at: datetime
+    currencies: list[CurrencySummary]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TradeReport:
+        return cls(
+            user_id=data["userId"],
+            generated_at=datetime.fromisoformat(data["generatedAt"]),
+            currencies=[
+                CurrencySummary(
+                    currency=c["currency"],
+                    trades=c["trades"],
+                    bought_amount=Decimal(c["boughtAmount"]),
+                    sold_amount=Decimal(c["soldAmount"]),
+                    net_amount=Decimal(c["netAmount"]),
+                    average_price=Decimal(c["averagePrice"]),
+                )
+                for c in data["currencies"]
+            ],
+        )
+
+
+@strawberry.type
+class Job:
+    id: str
+    status: JobStatus
+    report: TradeReport | None = strawberry.field(
+        default=None, description="Set once status is COMPLETE."
+    )
