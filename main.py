@@ -62,8 +62,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_origins=settings.cors_origins,
         allow_credentials=True,
         allow_methods=["GET", "POST"],
-        allow_headers=["content-type", "authorization", "apollo-require-preflight",
-                       "x-apollo-operation-name"],
+        allow_headers=[
+            "content-type",
+            "authorization",
+            "apollo-require-preflight",
+            "x-apollo-operation-name",
+        ],
     )
 
     @app.middleware("http")

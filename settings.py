@@ -1,4 +1,4 @@
-"""The one settings object: read from the environment and a `.env` file, nothing else reads os.environ."""
+"""The one settings object, read from the environment and a `.env` file; nothing else reads them."""
 
 from __future__ import annotations
 
@@ -72,7 +72,8 @@ class Settings(BaseSettings):
 
     @property
     def signing_key(self) -> str:
-        assert self.jwt_secret is not None  # set by the validator
+        if self.jwt_secret is None:  # the validator sets it; this narrows the type
+            raise RuntimeError("no signing key")
         return self.jwt_secret.get_secret_value()
 
 

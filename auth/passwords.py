@@ -1,4 +1,4 @@
-"""Password hashing: argon2id through passlib's API (the maintained `libpass` fork), off the event loop."""
+"""Password hashing: argon2id through passlib's API (the `libpass` fork), off the event loop."""
 
 from __future__ import annotations
 

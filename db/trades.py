@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Trade
@@ -22,7 +22,7 @@ _COLUMNS = (
 )
 
 
-def _record(row: Row[Any]) -> TradeRecord:
+def _record(row: Sequence[Any]) -> TradeRecord:
     return TradeRecord(*row[:7])
 
 
@@ -40,7 +40,7 @@ async def trade_page(
     side: str | None = None,
     user_id: int | None = None,
 ) -> list[TradeRecord]:
-    query: Select[Any] = select(*_COLUMNS)
+    query = select(*_COLUMNS)
     if currency is not None:
         query = query.where(Trade.currency == currency)
     if side is not None:
@@ -56,9 +56,7 @@ async def trade_pages_for_users(
 ) -> dict[int, list[TradeRecord]]:
     """One page of trades per user, in one statement (a window function over the users)."""
     rank = (
-        func.row_number()
-        .over(partition_by=Trade.user_id, order_by=Trade.id.desc())
-        .label("rank")
+        func.row_number().over(partition_by=Trade.user_id, order_by=Trade.id.desc()).label("rank")
     )
     ranked = select(*_COLUMNS, rank).where(Trade.user_id.in_(user_ids)).subquery()
     query = (

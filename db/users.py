@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Role, User
@@ -21,11 +21,11 @@ _COLUMNS = (
 )
 
 
-def _select() -> Select[Any]:
+def _select() -> Select[*tuple[Any, ...]]:
     return select(*_COLUMNS).join(Role, Role.id == User.role_id)
 
 
-def _record(row: Row[Any]) -> UserRecord:
+def _record(row: Sequence[Any]) -> UserRecord:
     return UserRecord(*row)
 
 

@@ -1,4 +1,4 @@
-"""Alembic environment: async engine, the models' metadata, batch mode so SQLite can alter tables."""
+"""Alembic environment: the async engine, the models' metadata, batch mode for SQLite."""
 
 from __future__ import annotations
 

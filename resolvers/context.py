@@ -11,6 +11,7 @@ from strawberry.fastapi import BaseContext
 from auth.identity import token_from, viewer_for_token
 from db.records import UserRecord
 from resolvers.dataloaders import Loaders
+from schema.errors import Unauthenticated
 from services import Services
 
 
@@ -23,6 +24,12 @@ class Context(BaseContext):
 
     def __post_init__(self) -> None:
         super().__init__()
+
+    def require_viewer(self) -> UserRecord:
+        """The signed-in user; UNAUTHENTICATED otherwise (permission classes check it first)."""
+        if self.viewer is None:
+            raise Unauthenticated("Sign in first")
+        return self.viewer
 
 
 async def get_context(connection: HTTPConnection) -> Context:

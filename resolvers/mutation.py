@@ -6,7 +6,6 @@ import strawberry
 from strawberry import Info
 
 from db import degrees, users
-from db.records import UserRecord
 from resolvers.context import Context
 from resolvers.permissions import IsAdmin, IsAuthenticated
 from resolvers.trade_batches import add_trades, validate_batch
@@ -16,12 +15,6 @@ from schema.inputs import TradeInput
 from schema.models import DegreeCreate, NameChange
 from schema.types import Degree, Job, Trade, User
 from schema.validation import validated
-
-
-def _viewer(info: Info[Context, None]) -> UserRecord:
-    viewer = info.context.viewer
-    assert viewer is not None  # guarded by IsAuthenticated
-    return viewer
 
 
 @strawberry.type
@@ -39,7 +32,7 @@ class Mutation:
         trades: list[TradeInput],
         idempotency_key: str | None = None,
     ) -> list[Trade]:
-        viewer = _viewer(info)
+        viewer = info.context.require_viewer()
         batch = validate_batch(trades, viewer)
         added = await add_trades(info.context.services, viewer, batch, idempotency_key)
         return [Trade.from_record(record) for record in added]
@@ -50,7 +43,7 @@ class Mutation:
     async def change_user_name(
         self, info: Info[Context, None], user_id: int, new_name: str
     ) -> User:
-        viewer = _viewer(info)
+        viewer = info.context.require_viewer()
         change = validated(NameChange, user_id=user_id, new_name=new_name)
         if change.user_id != viewer.id and not viewer.is_admin:
             raise Forbidden("Only the user themself or an admin may rename a user")
@@ -77,6 +70,6 @@ class Mutation:
     )
     async def request_trade_report(self, info: Info[Context, None]) -> Job:
         job_id = await info.context.services.jobs.enqueue(
-            "build_trade_report", user_id=_viewer(info).id
+            "build_trade_report", user_id=info.context.require_viewer().id
         )
         return Job(id=job_id, status=JobStatus.QUEUED)

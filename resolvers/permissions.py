@@ -12,7 +12,7 @@ from resolvers.context import Context
 
 class IsAuthenticated(BasePermission):
     message = "Sign in first: log in at /auth/login or send an Authorization: Bearer token"
-    error_extensions = {"code": "UNAUTHENTICATED"}
+    error_extensions = {"code": "UNAUTHENTICATED"}  # noqa: RUF012 - read by Strawberry
 
     def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
         return info.context.viewer is not None
@@ -20,7 +20,7 @@ class IsAuthenticated(BasePermission):
 
 class IsAdmin(BasePermission):
     message = "Only admins may do this"
-    error_extensions = {"code": "FORBIDDEN"}
+    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012 - read by Strawberry
 
     def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
         viewer = info.context.viewer

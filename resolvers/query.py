@@ -30,7 +30,9 @@ class Query:
         return User.from_record(record) if record else None
 
     @strawberry.field(permission_classes=signed_in, description="Ordered by id.")
-    async def users(self, info: Info[Context, None], limit: int = 10, offset: int = 0) -> list[User]:
+    async def users(
+        self, info: Info[Context, None], limit: int = 10, offset: int = 0
+    ) -> list[User]:
         page = validated(Page, limit=limit, offset=offset)
         async with info.context.services.sessions() as session:
             records = await users.user_page(session, page.limit, page.offset)
@@ -73,8 +75,7 @@ class Query:
         description="A background job started by this user (admins: anyone's).",
     )
     async def job(self, info: Info[Context, None], id: str) -> Job | None:
-        viewer = info.context.viewer
-        assert viewer is not None  # IsAuthenticated
+        viewer = info.context.require_viewer()
         async with info.context.services.sessions() as session:
             record = await jobs.get_job(session, id[:36])
         # Someone else's job reads as unknown: job ids are not a way to probe other users.

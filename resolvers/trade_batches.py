@@ -1,4 +1,4 @@
-"""`addTrades`: validate the whole batch, authorize it, write it in one transaction, publish after commit."""
+"""`addTrades`: validate the whole batch, authorize it, write it at once, publish after commit."""
 
 from __future__ import annotations
 
@@ -111,7 +111,9 @@ async def add_trades(
     return added
 
 
-async def _replay(session: Any, viewer: UserRecord, key: str, request_hash: str) -> list[TradeRecord] | None:
+async def _replay(
+    session: Any, viewer: UserRecord, key: str, request_hash: str
+) -> list[TradeRecord] | None:
     found = await idempotency.find(session, viewer.id, key)
     if found is None:
         return None

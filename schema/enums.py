@@ -6,10 +6,10 @@ from enum import Enum
 
 import strawberry
 
-from schema import models
+from schema.models import DegreeName, Side
 
-Side = strawberry.enum(models.Side, name="Side")
-DegreeName = strawberry.enum(models.DegreeName, name="DegreeName")
+strawberry.enum(Side)
+strawberry.enum(DegreeName)
 
 
 @strawberry.enum
@@ -19,3 +19,6 @@ class JobStatus(Enum):
     COMPLETE = "complete"
     FAILED = "failed"
     NOT_FOUND = "not_found"
+
+
+__all__ = ["DegreeName", "JobStatus", "Side"]

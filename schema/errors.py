@@ -58,7 +58,7 @@ def _request_error_code(error: GraphQLError) -> str:
 
 
 class ErrorCodes(SchemaExtension):
-    """Gives every error a code and masks the unexpected ones (Strawberry's MaskErrors, plus codes)."""
+    """Gives every error a code and masks unexpected ones (Strawberry's MaskErrors, plus codes)."""
 
     def on_operation(self) -> Iterator[None]:
         yield

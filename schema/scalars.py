@@ -18,7 +18,7 @@ def _parse_decimal(value: object) -> decimal.Decimal:
     # JSON numbers arrive as int or float; repr() of a float is the shortest text that
     # round-trips, i.e. what the client wrote.
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise GraphQLError(f"Decimal must be a string such as \"101.5\", not {value!r}")
+        raise GraphQLError(f'Decimal must be a string such as "101.5", not {value!r}')
     text = repr(value) if isinstance(value, float) else str(value)
     try:
         number = decimal.Decimal(text.strip())
@@ -55,7 +55,9 @@ def _parse_datetime_literal(node: ValueNode, _variables: Any = None) -> dt.datet
 
 DecimalScalar = ScalarDefinition(
     name="Decimal",
-    description='Exact decimal number, serialized as a string (e.g. "101.50000000"); never a float.',
+    description=(
+        'Exact decimal number, serialized as a string (e.g. "101.50000000"); never a float.'
+    ),
     specified_by_url=None,
     serialize=lambda value: format(value, "f"),
     parse_value=_parse_decimal,

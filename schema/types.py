@@ -1,4 +1,4 @@
-"""GraphQL object types. Built from db records in one place each (`from_record`), never from ORM rows."""
+"""GraphQL object types, each built from a db record in one place (`from_record`)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,9 @@ class User:
             private_email=record.email,
         )
 
-    @strawberry.field(description="Only the user themself and admins see it; null for everyone else.")
+    @strawberry.field(
+        description="Only the user themself and admins see it; null for everyone else."
+    )
     def email(self, info: strawberry.Info[Context, None]) -> str | None:
         viewer = info.context.viewer
         if viewer is not None and (viewer.id == self.id or viewer.is_admin):
@@ -92,11 +94,14 @@ class Trade:
     @strawberry.field
     async def user(self, info: strawberry.Info[Context, None]) -> User:
         record = await info.context.loaders.user_by_id.load(self.user_id)
-        assert record is not None  # a foreign key guarantees it
+        if record is None:  # a foreign key rules it out
+            raise LookupError(f"trade {self.id} has no user")
         return User.from_record(record)
 
 
-@strawberry.type(description="Per-currency summary of one user's trades, computed by a background job.")
+@strawberry.type(
+    description="Per-currency summary of one user's trades, computed by a background job."
+)
 class CurrencySummary:
     currency: str
     trades: int

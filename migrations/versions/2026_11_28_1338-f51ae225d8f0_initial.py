@@ -1,4 +1,4 @@
-"""initial: roles, users, trades, degrees and jobs; the two roles are data, not fixtures
+"""initial: roles, users, trades, degrees, jobs, idempotency keys; roles are data
 
 Revision ID: f51ae225d8f0
 Revises:
@@ -74,6 +74,28 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_degrees_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "idempotency_keys",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("request_hash", sa.String(length=64), nullable=False),
+        sa.Column("trade_ids", sa.JSON(), nullable=False),
+        sa.Column("created_at", db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_idempotency_keys_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_keys")),
+        sa.UniqueConstraint("user_id", "key", name=op.f("uq_idempotency_keys_user_id_key")),
+    )
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_idempotency_keys_created_at"), ["created_at"], unique=False
+        )
+
+    op.create_table(
         "jobs",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("kind", sa.String(length=64), nullable=False),
@@ -124,8 +146,11 @@ def upgrade() -> None:
         batch_op.create_index("ix_trades_user_id_id", ["user_id", "id"], unique=False)
 
 
-
 def downgrade() -> None:
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_idempotency_keys_created_at"))
+
+    op.drop_table("idempotency_keys")
     with op.batch_alter_table("trades", schema=None) as batch_op:
         batch_op.drop_index("ix_trades_user_id_id")
         batch_op.drop_index(batch_op.f("ix_trades_currency"))

@@ -8,7 +8,6 @@ from strawberry.dataloader import DataLoader
 from db.records import TradeRecord
 from db.trades import trade_pages_for_users
 
-
 # (user id, limit, offset)
 TradePageKey = tuple[int, int, int]
 

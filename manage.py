@@ -1,0 +1,120 @@
+"""Operator commands: `python manage.py prepare` migrates and, in development, loads demo data;
+`migrate` only migrates; `export-schema` writes schema.graphql."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+from decimal import Decimal
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import func, insert, select
+
+from auth.accounts import register
+from db.engine import create_engine, create_session_factory
+from db.models import Degree, Trade, User
+from schema.models import UserCreate
+from settings import Settings, get_settings
+
+SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
+DEMO_EMAIL = "demo@example.com"
+# Published demo credentials, loaded in development only.
+DEMO_PASSWORD = "demo-password-1"  # noqa: S105
+DEMO_ADMIN_EMAIL = "admin@example.com"
+DEMO_ADMIN_PASSWORD = "admin-password-1"  # noqa: S105
+
+
+def migrate(settings: Settings) -> None:
+    print(f"- applying migrations to {settings.database_url}")
+    config = Config("alembic.ini")
+    config.set_main_option("sqlalchemy.url", settings.database_url)
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
+
+
+async def load_demo_data(settings: Settings) -> None:
+    """A demo user, a demo admin, a few traders with trades and degrees. Idempotent."""
+    engine = create_engine(settings.database_url)
+    sessions = create_session_factory(engine)
+    try:
+        async with sessions.begin() as session:
+            if await session.scalar(select(func.count()).select_from(User)):
+                print("- demo data: the database already has users, leaving it as it is")
+                return
+            print("- loading demo data")
+            demo = await register(
+                session, UserCreate(email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Demo Trader")
+            )
+            await register(
+                session,
+                UserCreate(email=DEMO_ADMIN_EMAIL, password=DEMO_ADMIN_PASSWORD, name="Demo Admin"),
+                admin=True,
+            )
+            rng = random.Random(42)  # noqa: S311 - repeatable demo data, not security
+            user_ids = [demo.id]
+            for name in ("Ada", "Grace", "Linus", "Margaret"):
+                user = await register(
+                    session,
+                    UserCreate(
+                        email=f"{name.lower()}@example.com", password=DEMO_PASSWORD, name=name
+                    ),
+                )
+                user_ids.append(user.id)
+            prices = {"BTC": 64000, "ETH": 3200, "EUR": 1}
+            trades = [
+                {
+                    "user_id": rng.choice(user_ids),
+                    "currency": currency,
+                    "side": rng.choice(("buy", "sell")),
+                    "price": Decimal(prices[currency] * rng.uniform(0.95, 1.05)).quantize(
+                        Decimal("0.01")
+                    ),
+                    "amount": Decimal(rng.uniform(0.01, 3)).quantize(Decimal("0.0001")),
+                }
+                for currency in rng.choices(list(prices), k=60)
+            ]
+            await session.execute(insert(Trade), trades)
+            await session.execute(
+                insert(Degree),
+                [{"user_id": uid, "name": rng.choice(("newbie", "expert"))} for uid in user_ids],
+            )
+    finally:
+        await engine.dispose()
+
+
+def prepare() -> None:
+    settings = get_settings()
+    migrate(settings)
+    if settings.is_production or not settings.demo_data:
+        return
+    asyncio.run(load_demo_data(settings))
+    print(f"- demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
+    print(f"  demo admin: {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}")
+
+
+def export_schema() -> None:
+    """Write the served SDL to schema.graphql (tests fail when it drifts)."""
+    from schema.schema import schema
+
+    SCHEMA_FILE.write_text(schema.as_str() + "\n")
+    print(f"- wrote {SCHEMA_FILE.name}")
+
+
+COMMANDS = {
+    "prepare": prepare,
+    "migrate": lambda: migrate(get_settings()),
+    "export-schema": export_schema,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", choices=list(COMMANDS))
+    COMMANDS[parser.parse_args().command]()
+
+
+if __name__ == "__main__":
+    main()
