@@ -9,11 +9,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
-from strawberry.fastapi import GraphQLRouter
 
 from auth.accounts import EmailTakenError, ensure_admin
 from auth.routes import router as auth_router
 from resolvers.context import get_context
+from resolvers.view import GraphQLView
 from schema.schema import schema
 from services import start_services
 from settings import Settings, get_settings
@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(auth_router)
     app.include_router(
-        GraphQLRouter(
+        GraphQLView(
             schema,
             context_getter=get_context,
             graphql_ide="graphiql",
