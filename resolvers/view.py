@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
-from strawberry.types.unset import UNSET, UnsetType
+from strawberry.types.unset import UnsetType
 
 from auth.identity import viewer_for_token
 from resolvers.context import Context
@@ -23,4 +23,4 @@ class GraphQLView(GraphQLRouter[Context, None]):
         if context.viewer is None:
             raise ConnectionRejectionError
         context.loaders.user_by_id.prime(context.viewer.id, context.viewer)
-        return UNSET
+        return UnsetType()  # the singleton UNSET: acknowledge with no payload

@@ -1,4 +1,4 @@
-"""Live trades over graphql-transport-ws: committed trades reach subscribers, filtered by currency."""
+"""Live trades over graphql-transport-ws: committed trades reach subscribers, by currency."""
 
 from __future__ import annotations
 
