@@ -9,15 +9,18 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Development keeps its generated signing key here (git-ignored), so restarts and several
 # processes started from the same checkout agree on it.
 DEV_SECRET_FILE = Path(__file__).with_name(".jwt_secret")
+# HS256 keys shorter than the hash (32 bytes) are weak, and pyjwt warns about them.
 MIN_SECRET_LENGTH = 32
-WEAK_SECRETS = {"changethis", "secret", "changeme", "jwt-secret", "development"}
+# A production key must look random, not like "aaaa...": this many distinct characters at least.
+MIN_DISTINCT_CHARACTERS = 12
 
 
 class Environment(StrEnum):
@@ -41,27 +44,29 @@ class Settings(BaseSettings):
     # Demo accounts and trades are loaded by `make run` in development only.
     demo_data: bool = True
 
-    @model_validator(mode="before")
+    @field_validator("cors_origins", mode="before")
     @classmethod
-    def _split_origins(cls, values: dict[str, object]) -> dict[str, object]:
-        origins = values.get("cors_origins")
+    def _split_origins(cls, origins: object) -> object:
         if isinstance(origins, str):
-            values["cors_origins"] = [o.strip() for o in origins.split(",") if o.strip()]
-        return values
+            return [o for o in origins.split(",") if o.strip()]
+        return origins
+
+    @field_validator("cors_origins", mode="after")
+    @classmethod
+    def _normalize_origins(cls, origins: list[str]) -> list[str]:
+        return [_origin(o) for o in origins]
 
     @model_validator(mode="after")
     def _require_strong_secret(self) -> Settings:
-        if self.jwt_secret is None:
+        if self.jwt_secret is None or not self.jwt_secret.get_secret_value():
             if self.is_production:
                 raise ValueError("JWT_SECRET is required in production")
             self.jwt_secret = SecretStr(_development_secret())
         secret = self.jwt_secret.get_secret_value()
-        if self.is_production and (
-            len(secret) < MIN_SECRET_LENGTH or secret.lower() in WEAK_SECRETS
+        if len(secret) < MIN_SECRET_LENGTH or (
+            self.is_production and len(set(secret)) < MIN_DISTINCT_CHARACTERS
         ):
-            raise ValueError(
-                f"JWT_SECRET must be at least {MIN_SECRET_LENGTH} random characters in production"
-            )
+            raise ValueError(f"JWT_SECRET must be at least {MIN_SECRET_LENGTH} random characters")
         if bool(self.first_admin_email) != bool(self.first_admin_password):
             raise ValueError("FIRST_ADMIN_EMAIL and FIRST_ADMIN_PASSWORD go together")
         return self
@@ -75,6 +80,14 @@ class Settings(BaseSettings):
         if self.jwt_secret is None:  # the validator sets it; this narrows the type
             raise RuntimeError("no signing key")
         return self.jwt_secret.get_secret_value()
+
+
+def _origin(value: str) -> str:
+    """`scheme://host[:port]`, the form browsers send in the Origin header."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        raise ValueError(f"CORS origin must look like https://app.example.com, not {value!r}")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _development_secret() -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +13,8 @@ from db import users
 from db.models import ADMIN_ROLE_ID, USER_ROLE_ID, User
 from db.records import UserRecord
 from schema.models import UserCreate
+
+logger = logging.getLogger(__name__)
 
 
 class EmailTakenError(Exception):
@@ -43,12 +47,23 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
 
 
 async def ensure_admin(session: AsyncSession, email: str, password: str, name: str) -> None:
-    """Make sure this admin exists and is active (idempotent: run at every start-up)."""
+    """Make sure this admin exists and is active (idempotent: run at every start-up).
+
+    An existing account with that email is promoted only if it has the configured password:
+    whoever registered the address first must not become an admin by it being configured later.
+    """
     data = UserCreate(email=email, password=password, name=name)
     found = await users.user_with_hash(session, data.email)
     if found is None:
         await register(session, data, admin=True)
         return
+    user, password_hash = found
+    if not user.is_admin and not await verify_password(password, password_hash):
+        logger.error(
+            "FIRST_ADMIN_EMAIL %s belongs to an account with another password: not promoted",
+            data.email,
+        )
+        return
     await session.execute(
-        update(User).where(User.id == found[0].id).values(role_id=ADMIN_ROLE_ID, is_active=True)
+        update(User).where(User.id == user.id).values(role_id=ADMIN_ROLE_ID, is_active=True)
     )

@@ -1,0 +1,211 @@
+"""Access tokens: a valid hand-made token signs in; every forged or broken one is refused,
+both by `GET /users/me` (401) and by GraphQL (`me` is null)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import warnings
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from sqlalchemy import update
+
+from db.models import User
+from services import Services
+from tests.conftest import TEST_SECRET, Api, error_codes
+
+AUDIENCE = "trading-api"
+ISSUER = "trading-api"
+OTHER_KEY = "another-signing-key-" + "y" * 32
+
+
+# --- building tokens -------------------------------------------------------------------------
+
+
+def claims_for(user_id: int, **changes: Any) -> dict[str, Any]:
+    """The claims auth/tokens.py issues; a change of None drops that claim."""
+    now = datetime.now(UTC)
+    claims: dict[str, Any] = {
+        "sub": str(user_id),
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+        "aud": AUDIENCE,
+        "iss": ISSUER,
+        "jti": "hand-made",
+    }
+    claims.update(changes)
+    return {key: value for key, value in claims.items() if value is not None}
+
+
+def encode(claims: dict[str, Any], key: str = TEST_SECRET) -> str:
+    return jwt.encode(claims, key, algorithm="HS256")
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64_json(value: dict[str, Any]) -> str:
+    return b64(json.dumps(value, default=lambda d: int(d.timestamp())).encode())
+
+
+def sign_by_hand(header: dict[str, Any], claims: dict[str, Any], signature: bytes) -> str:
+    return f"{b64_json(header)}.{b64_json(claims)}.{b64(signature)}"
+
+
+def unsigned(claims: dict[str, Any]) -> str:
+    """`alg: none`: no signature at all."""
+    return sign_by_hand({"alg": "none", "typ": "JWT"}, claims, b"")
+
+
+def hs512(claims: dict[str, Any]) -> str:
+    """Correctly signed with the server's own key, but with HS512 (signed by hand, since pyjwt
+    warns about the key length for HS512)."""
+    header = {"alg": "HS512", "typ": "JWT"}
+    signing_input = f"{b64_json(header)}.{b64_json(claims)}".encode()
+    signature = hmac.new(TEST_SECRET.encode(), signing_input, hashlib.sha512).digest()
+    return f"{signing_input.decode()}.{b64(signature)}"
+
+
+def tampered(claims: dict[str, Any], new_sub: str) -> str:
+    """A genuinely signed token whose payload is swapped for one naming another user."""
+    header, _, signature = encode(claims).split(".")
+    return f"{header}.{b64_json({**claims, 'sub': new_sub})}.{signature}"
+
+
+def past(**delta: float) -> datetime:
+    return datetime.now(UTC) - timedelta(**delta)
+
+
+# Each builder gets (user id, an id of another existing user) and returns a token.
+FORGERIES: dict[str, Callable[[int, int], str]] = {
+    "expired": lambda uid, _: encode(claims_for(uid, iat=past(hours=2), exp=past(seconds=5))),
+    "tampered sub": lambda uid, other: tampered(claims_for(uid), str(other)),
+    "wrong key": lambda uid, _: encode(claims_for(uid), OTHER_KEY),
+    "alg none": lambda uid, _: unsigned(claims_for(uid)),
+    "HS512 with the right key": lambda uid, _: hs512(claims_for(uid)),
+    "wrong audience": lambda uid, _: encode(claims_for(uid, aud="another-api")),
+    "wrong issuer": lambda uid, _: encode(claims_for(uid, iss="someone-else")),
+    "missing exp": lambda uid, _: encode(claims_for(uid, exp=None)),
+    "missing iat": lambda uid, _: encode(claims_for(uid, iat=None)),
+    "missing sub": lambda uid, _: encode(claims_for(uid, sub=None)),
+    "missing aud": lambda uid, _: encode(claims_for(uid, aud=None)),
+    "missing iss": lambda uid, _: encode(claims_for(uid, iss=None)),
+    "non-integer sub": lambda uid, _: encode(claims_for(uid, sub="abc")),
+    "fractional sub": lambda uid, _: encode(claims_for(uid, sub=f"{uid}.0")),
+    "sub of no user": lambda uid, _: encode(claims_for(uid, sub="987654321")),
+    "issued in the future": lambda uid, _: encode(
+        claims_for(uid, iat=datetime.now(UTC) + timedelta(hours=1))
+    ),
+    "not a jwt": lambda uid, _: "not.a.jwt",
+    "truncated signature": lambda uid, _: encode(claims_for(uid))[:-6],
+}
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+async def users_me(client: httpx.AsyncClient, token: str) -> httpx.Response:
+    return await client.get("/users/me", headers={"Authorization": f"Bearer {token}"})
+
+
+async def graphql_me(api: Api, token: str) -> dict[str, Any]:
+    return await api.gql("{ me { id email } }", token=token)
+
+
+async def cookie_me(client: httpx.AsyncClient, token: str) -> httpx.Response:
+    return await client.get("/users/me", headers={"Cookie": f"access_token={token}"})
+
+
+# --- tests -----------------------------------------------------------------------------------
+
+
+def test_hand_signed_forgeries_are_otherwise_valid() -> None:
+    """The HS512, alg-none and tampered tokens differ from a good one only in what they forge,
+    so their refusal below is down to the algorithm pin and the signature check."""
+    claims = claims_for(7)
+    with warnings.catch_warnings():  # the test key is shorter than HS512 would like
+        warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
+        decoded = jwt.decode(
+            hs512(claims),
+            TEST_SECRET,
+            algorithms=["HS512"],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+        )
+    assert decoded["sub"] == "7"
+    assert jwt.get_unverified_header(unsigned(claims))["alg"] == "none"
+    assert jwt.decode(unsigned(claims), options={"verify_signature": False})["sub"] == "7"
+    forged = tampered(claims, "8")
+    assert jwt.decode(forged, options={"verify_signature": False})["sub"] == "8"
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(forged, TEST_SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER)
+
+
+async def test_hand_made_token_with_correct_claims_signs_in(
+    api: Api, client: httpx.AsyncClient
+) -> None:
+    """The control for the forgeries below: the same builder, unmodified, is accepted."""
+    user = await api.register("alice@example.com")
+    token = encode(claims_for(user["id"]))
+
+    response = await users_me(client, token)
+    assert response.status_code == 200, response.text
+    assert response.json()["email"] == "alice@example.com"
+    assert (await cookie_me(client, token)).status_code == 200
+    assert await graphql_me(api, token) == {
+        "data": {"me": {"id": user["id"], "email": "alice@example.com"}}
+    }
+
+
+async def test_issued_token_carries_the_expected_claims(
+    api: Api, client: httpx.AsyncClient
+) -> None:
+    """What the server issues matches the format the forgeries are built from."""
+    user_id, token = await api.signup("bob@example.com")
+    assert jwt.get_unverified_header(token)["alg"] == "HS256"
+    claims = jwt.decode(token, TEST_SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER)
+    assert claims["sub"] == str(user_id)
+    assert claims["exp"] - claims["iat"] == 12 * 60 * 60
+    assert {"exp", "iat", "sub", "aud", "iss", "jti"} <= set(claims)
+
+
+@pytest.mark.parametrize("forge", FORGERIES.values(), ids=FORGERIES.keys())
+async def test_forged_token_is_refused(
+    api: Api, client: httpx.AsyncClient, forge: Callable[[int, int], str]
+) -> None:
+    user = await api.register("carol@example.com")
+    other = await api.register("dave@example.com")
+    token = forge(user["id"], other["id"])
+
+    response = await users_me(client, token)
+    assert response.status_code == 401, response.text
+    assert (await cookie_me(client, token)).status_code == 401
+    assert await graphql_me(api, token) == {"data": {"me": None}}
+
+
+async def test_token_of_a_deactivated_user_is_refused(
+    api: Api, client: httpx.AsyncClient, services: Services
+) -> None:
+    """A token issued while the user was active stops working once they are deactivated."""
+    user_id, token = await api.signup("erin@example.com")
+    assert (await users_me(client, token)).status_code == 200
+
+    async with services.sessions.begin() as session:
+        await session.execute(update(User).where(User.id == user_id).values(is_active=False))
+
+    assert (await users_me(client, token)).status_code == 401
+    assert (await cookie_me(client, token)).status_code == 401
+    assert await graphql_me(api, token) == {"data": {"me": None}}
+    # Signed-in-only fields refuse it too.
+    body = await api.gql("{ users { id } }", token=token)
+    assert body["data"] is None
+    assert error_codes(body) == ["UNAUTHENTICATED"]
