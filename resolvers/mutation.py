@@ -53,7 +53,7 @@ class Mutation:
             raise NotFound(f"There is no user {user_id}", argument="userId")
         return User.from_record(record)
 
-    @strawberry.mutation(permission_classes=[IsAdmin], description="Admins only.")
+    @strawberry.mutation(permission_classes=[IsAuthenticated, IsAdmin], description="Admins only.")
     async def add_degree(self, info: Info[Context, None], user_id: int, name: DegreeName) -> Degree:
         degree = validated(DegreeCreate, user_id=user_id, name=name)
         async with info.context.services.sessions.begin() as session:

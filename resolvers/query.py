@@ -77,7 +77,7 @@ class Query:
     async def job(self, info: Info[Context, None], id: str) -> Job | None:
         viewer = info.context.require_viewer()
         async with info.context.services.sessions() as session:
-            record = await jobs.get_job(session, id[:36])
+            record = await jobs.get_job(session, id)
         # Someone else's job reads as unknown: job ids are not a way to probe other users.
         if record is None or (record.user_id != viewer.id and not viewer.is_admin):
             return Job(id=id, status=JobStatus.NOT_FOUND)

@@ -1,0 +1,97 @@
+"""Unexpected failures reach clients masked, with a request id, and are logged in full."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Api
+from tests.graphql.conftest import Account
+
+SECRET = "secret SQL details"
+ERROR_LOGGER = "trading_api.errors"
+
+
+def explode(*_args: Any, **_kwargs: Any) -> Any:
+    raise RuntimeError(SECRET)
+
+
+async def post(client: httpx.AsyncClient, query: str, token: str) -> httpx.Response:
+    response = await client.post(
+        "/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200, response.text
+    return response
+
+
+def assert_masked(response: httpx.Response, path: list[Any]) -> str:
+    """One masked error at `path`, nothing of the exception in the body; its request id."""
+    assert SECRET not in response.text
+    assert "secret" not in response.text.lower()
+    assert "RuntimeError" not in response.text
+    [error] = response.json()["errors"]
+    assert error["message"] == "Internal server error"
+    assert error["path"] == path
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    request_id = error["extensions"]["requestId"]
+    assert isinstance(request_id, str)
+    assert request_id
+    assert response.headers["X-Request-ID"] == request_id
+    return str(request_id)
+
+
+def assert_logged(caplog: pytest.LogCaptureFixture, request_id: str) -> None:
+    """Exactly one error record for the failure, with the request id and the traceback."""
+    [record] = [r for r in caplog.records if r.name == ERROR_LOGGER]
+    assert record.levelno == logging.ERROR
+    assert request_id in record.getMessage()
+    assert record.exc_info is not None
+    assert isinstance(record.exc_info[1], RuntimeError)
+    assert str(record.exc_info[1]) == SECRET
+    assert record.exc_text is None or SECRET in record.exc_text
+    assert "Traceback" in caplog.text
+    assert SECRET in caplog.text
+
+
+async def test_unexpected_error_is_masked_and_logged(
+    api: Api,
+    client: httpx.AsyncClient,
+    alice: Account,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # `trades` in resolvers.query is the db.trades module: the resolver's query function fails.
+    monkeypatch.setattr("resolvers.query.trades.trade_page", explode)
+    caplog.set_level(logging.ERROR, logger=ERROR_LOGGER)
+    response = await post(client, "{ trades { id } }", alice.token)
+    assert response.json()["data"] is None
+    request_id = assert_masked(response, ["trades"])
+    assert_logged(caplog, request_id)
+
+
+async def test_unexpected_error_in_a_nested_field_is_masked(
+    api: Api,
+    client: httpx.AsyncClient,
+    alice: Account,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A failing DataLoader: the rest of the response survives, the failure is masked."""
+    monkeypatch.setattr("resolvers.dataloaders.trades.trade_pages_for_users", explode)
+    caplog.set_level(logging.ERROR, logger=ERROR_LOGGER)
+    response = await post(client, "{ me { id trades { id } } }", alice.token)
+    assert response.json()["data"] == {"me": None}
+    request_id = assert_masked(response, ["me", "trades"])
+    assert_logged(caplog, request_id)
+
+
+async def test_expected_errors_are_not_logged_as_incidents(
+    api: Api, alice: Account, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=ERROR_LOGGER)
+    body = await api.gql("{ users(limit: -1) { id } }", token=alice.token)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert [r for r in caplog.records if r.name == ERROR_LOGGER] == []
