@@ -31,14 +31,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if settings.first_admin_email and settings.first_admin_password:
                 try:
                     async with services.sessions.begin() as session:
-                        await ensure_admin(
+                        admin_id = await ensure_admin(
                             session,
                             settings.first_admin_email,
                             settings.first_admin_password.get_secret_value(),
                             name="Admin",
                         )
                 except EmailTakenError:
-                    pass  # another process created it at the same moment
+                    admin_id = None  # another process created it at the same moment
+                if admin_id is not None:
+                    # Its role may have changed: no process may serve the old record.
+                    await services.reads.user_changed(admin_id)
             app.state.services = services
             yield
 

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from cache.backends import Backend, MemoryBackend, RedisBackend
+from cache.query_cache import QueryCache
+from cache.reads import CachedReads
 from db.engine import create_engine, create_session_factory
 from events.broadcast import Broadcaster
 from settings import Settings
@@ -21,21 +24,35 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     jobs: InProcessJobs
     broadcaster: Broadcaster
+    reads: CachedReads
 
 
 @asynccontextmanager
 async def start_services(settings: Settings) -> AsyncIterator[Services]:
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
+    cache = QueryCache(
+        _cache_backend(settings),
+        ttl=settings.cache_ttl_seconds,
+        timeout_seconds=settings.cache_timeout_ms / 1000,
+    )
     services = Services(
         settings=settings,
         engine=engine,
         sessions=sessions,
         jobs=InProcessJobs(sessions),
         broadcaster=Broadcaster(),
+        reads=CachedReads(sessions, cache),
     )
     try:
         yield services
     finally:
         await services.jobs.drain()
+        await cache.close()
         await engine.dispose()
+
+
+def _cache_backend(settings: Settings) -> Backend:
+    if settings.redis_url:
+        return RedisBackend(settings.redis_url, timeout_seconds=settings.cache_timeout_ms / 1000)
+    return MemoryBackend(settings.cache_max_entries)

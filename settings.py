@@ -33,6 +33,11 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///./trading.db"
     redis_url: str | None = None
+    # Query result cache: Redis when REDIS_URL is set, else an in-process LRU. 0 turns it off.
+    cache_ttl_seconds: int = Field(default=60, ge=0)
+    cache_max_entries: int = Field(default=10_000, gt=0)
+    # Redis must answer within this, or the cache steps aside and the database answers.
+    cache_timeout_ms: int = Field(default=50, gt=0)
     environment: Environment = Environment.DEVELOPMENT
     jwt_secret: SecretStr | None = None
     jwt_lifetime_minutes: int = Field(default=60 * 12, gt=0)

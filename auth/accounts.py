@@ -46,8 +46,10 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
     return user if user.is_active else None
 
 
-async def ensure_admin(session: AsyncSession, email: str, password: str, name: str) -> None:
+async def ensure_admin(session: AsyncSession, email: str, password: str, name: str) -> int | None:
     """Make sure this admin exists and is active (idempotent: run at every start-up).
+
+    Returns the admin's id, or None when the account was left alone.
 
     An existing account with that email is promoted only if it has the configured password:
     whoever registered the address first must not become an admin by it being configured later.
@@ -55,15 +57,15 @@ async def ensure_admin(session: AsyncSession, email: str, password: str, name: s
     data = UserCreate(email=email, password=password, name=name)
     found = await users.user_with_hash(session, data.email)
     if found is None:
-        await register(session, data, admin=True)
-        return
+        return (await register(session, data, admin=True)).id
     user, password_hash = found
     if not user.is_admin and not await verify_password(password, password_hash):
         logger.error(
             "FIRST_ADMIN_EMAIL %s belongs to an account with another password: not promoted",
             data.email,
         )
-        return
+        return None
     await session.execute(
         update(User).where(User.id == user.id).values(role_id=ADMIN_ROLE_ID, is_active=True)
     )
+    return user.id

@@ -54,6 +54,7 @@ async def register_user(data: UserCreate, services: ServicesDep) -> UserRead:
             user = await register(session, data)
     except EmailTakenError:
         raise HTTPException(status.HTTP_409_CONFLICT, "That email is already registered") from None
+    await services.reads.user_added()
     return user_read(user)
 
 

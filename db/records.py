@@ -10,7 +10,7 @@ from decimal import Decimal
 @dataclass(frozen=True, slots=True)
 class UserRecord:
     id: int
-    email: str
+    email: str | None  # None in records cached for viewers who may not see it
     name: str
     role: str
     is_active: bool

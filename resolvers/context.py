@@ -25,6 +25,10 @@ class Context(BaseContext):
     def __post_init__(self) -> None:
         super().__init__()
 
+    @property
+    def sees_all_emails(self) -> bool:
+        return self.viewer is not None and self.viewer.is_admin
+
     def require_viewer(self) -> UserRecord:
         """The signed-in user; UNAUTHENTICATED otherwise (permission classes check it first)."""
         if self.viewer is None:
@@ -36,7 +40,7 @@ async def get_context(connection: HTTPConnection) -> Context:
     """Strawberry's `context_getter`: a FastAPI dependency, for HTTP requests and WebSockets."""
     services: Services = connection.app.state.services
     viewer = await viewer_for_token(services, token_from(connection))
-    loaders = Loaders(services.sessions)
+    loaders = Loaders(services.reads, see_emails=viewer is not None and viewer.is_admin)
     if viewer is not None:
         loaders.user_by_id.prime(viewer.id, viewer)
     request_id = getattr(connection.state, "request_id", None) or uuid.uuid4().hex

@@ -51,6 +51,7 @@ class Mutation:
             record = await users.rename_user(session, change.user_id, change.new_name)
         if record is None:
             raise NotFound(f"There is no user {user_id}", argument="userId")
+        await info.context.services.reads.user_changed(record.id)
         return User.from_record(record)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated, IsAdmin], description="Admins only.")
@@ -62,6 +63,7 @@ class Mutation:
             record = await degrees.insert_degree(
                 session, user_id=degree.user_id, name=degree.name.value
             )
+        await info.context.services.reads.degree_added(degree.user_id)
         return Degree.from_record(record)
 
     @strawberry.mutation(

@@ -6,12 +6,12 @@ import strawberry
 from strawberry import Info
 from strawberry.permission import BasePermission
 
-from db import jobs, trades, users
+from db import jobs
 from resolvers.context import Context
-from resolvers.permissions import IsAuthenticated
+from resolvers.permissions import IsAdmin, IsAuthenticated
 from schema.enums import JobStatus, Side
 from schema.models import Page
-from schema.types import Job, Trade, TradeReport, User
+from schema.types import CacheStats, Job, Trade, TradeReport, User
 from schema.validation import validated
 
 signed_in: list[type[BasePermission]] = [IsAuthenticated]
@@ -34,17 +34,17 @@ class Query:
         self, info: Info[Context, None], limit: int = 10, offset: int = 0
     ) -> list[User]:
         page = validated(Page, limit=limit, offset=offset)
-        async with info.context.services.sessions() as session:
-            records = await users.user_page(session, page.limit, page.offset)
+        records = await info.context.services.reads.user_page(
+            page.limit, page.offset, see_emails=info.context.sees_all_emails
+        )
         for record in records:
             info.context.loaders.user_by_id.prime(record.id, record)
         return [User.from_record(record) for record in records]
 
     @strawberry.field(permission_classes=signed_in)
     async def trade(self, info: Info[Context, None], id: int) -> Trade | None:
-        async with info.context.services.sessions() as session:
-            found = await trades.trades_by_ids(session, [id])
-        return Trade.from_record(found[0]) if found else None
+        record = await info.context.services.reads.trade(id)
+        return Trade.from_record(record) if record else None
 
     @strawberry.field(
         permission_classes=signed_in, description="Newest first; filters combine with AND."
@@ -59,15 +59,13 @@ class Query:
         user_id: int | None = None,
     ) -> list[Trade]:
         page = validated(Page, limit=limit, offset=offset)
-        async with info.context.services.sessions() as session:
-            records = await trades.trade_page(
-                session,
-                limit=page.limit,
-                offset=page.offset,
-                currency=currency.strip().upper() if currency else None,
-                side=side.value if side else None,
-                user_id=user_id,
-            )
+        records = await info.context.services.reads.trade_page(
+            limit=page.limit,
+            offset=page.offset,
+            currency=currency.strip().upper() if currency else None,
+            side=side.value if side else None,
+            user_id=user_id,
+        )
         return [Trade.from_record(record) for record in records]
 
     @strawberry.field(
@@ -83,3 +81,15 @@ class Query:
             return Job(id=id, status=JobStatus.NOT_FOUND)
         report = TradeReport.from_json(record.result) if record.result else None
         return Job(id=record.id, status=JobStatus(record.status), report=report)
+
+    @strawberry.field(permission_classes=[IsAuthenticated, IsAdmin])
+    def cache_stats(self, info: Info[Context, None]) -> CacheStats:
+        cache = info.context.services.reads.cache
+        return CacheStats(
+            backend=cache.backend.name,
+            hits=cache.stats.hits,
+            misses=cache.stats.misses,
+            errors=cache.stats.errors,
+            bypassed=cache.stats.bypassed,
+            breaker_open=cache.breaker.is_open,
+        )

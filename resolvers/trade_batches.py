@@ -107,6 +107,8 @@ async def add_trades(
         if previous is None:
             raise
         return previous
+    # After commit only: a rolled-back batch neither invalidates nor publishes anything.
+    await services.reads.trades_added(t.user_id for t in added)
     await services.broadcaster.publish(added)
     return added
 

@@ -34,7 +34,7 @@ class User:
     name: str
     role: str = strawberry.field(description="Role name: 'user' or 'admin'.")
     registered_at: datetime
-    private_email: strawberry.Private[str]
+    private_email: strawberry.Private[str | None]
 
     @classmethod
     def from_record(cls, record: UserRecord) -> User:
@@ -51,9 +51,12 @@ class User:
     )
     def email(self, info: strawberry.Info[Context, None]) -> str | None:
         viewer = info.context.viewer
-        if viewer is not None and (viewer.id == self.id or viewer.is_admin):
-            return self.private_email
-        return None
+        if viewer is None:
+            return None
+        if viewer.id == self.id:
+            # From the session, not the record: records cached for non-admins carry no email.
+            return viewer.email
+        return self.private_email if viewer.is_admin else None
 
     @strawberry.field
     async def degrees(self, info: strawberry.Info[Context, None]) -> list[Degree]:
@@ -145,3 +148,15 @@ class Job:
     report: TradeReport | None = strawberry.field(
         default=None, description="Set once status is COMPLETE."
     )
+
+
+@strawberry.type(description="This process's query cache counters (admins only).")
+class CacheStats:
+    backend: str = strawberry.field(description="'redis', or 'memory' for the in-process LRU.")
+    hits: int
+    misses: int
+    errors: int
+    bypassed: int = strawberry.field(
+        description="Reads answered from the database while the circuit breaker was open."
+    )
+    breaker_open: bool

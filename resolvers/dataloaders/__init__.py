@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
+from cache.reads import CachedReads
 from resolvers.dataloaders.degrees import degrees_by_user_loader
 from resolvers.dataloaders.trades import trade_page_loader
 from resolvers.dataloaders.users import user_by_id_loader
 
 
 class Loaders:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self.user_by_id = user_by_id_loader(sessions)
-        self.degrees_by_user = degrees_by_user_loader(sessions)
-        self.trade_page = trade_page_loader(sessions)
+    def __init__(self, reads: CachedReads, *, see_emails: bool) -> None:
+        self.user_by_id = user_by_id_loader(reads, see_emails=see_emails)
+        self.degrees_by_user = degrees_by_user_loader(reads)
+        self.trade_page = trade_page_loader(reads)

@@ -1,18 +1,14 @@
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
-from db.degrees import degrees_for_users
+from cache.reads import CachedReads
 from db.records import DegreeRecord
 
 
-def degrees_by_user_loader(
-    sessions: async_sessionmaker[AsyncSession],
-) -> DataLoader[int, list[DegreeRecord]]:
+def degrees_by_user_loader(reads: CachedReads) -> DataLoader[int, list[DegreeRecord]]:
     async def load(user_ids: list[int]) -> list[list[DegreeRecord]]:
-        async with sessions() as session:
-            degrees = await degrees_for_users(session, user_ids)
-        return [degrees[user_id] for user_id in user_ids]
+        found = await reads.degrees_for_users(user_ids)
+        return [found.get(user_id) or [] for user_id in user_ids]
 
     return DataLoader(load_fn=load)

@@ -63,8 +63,8 @@ async def test_unexpected_error_is_masked_and_logged(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # `trades` in resolvers.query is the db.trades module: the resolver's query function fails.
-    monkeypatch.setattr("resolvers.query.trades.trade_page", explode)
+    # The query function behind the `trades` resolver fails.
+    monkeypatch.setattr("db.trades.trade_page", explode)
     caplog.set_level(logging.ERROR, logger=ERROR_LOGGER)
     response = await post(client, "{ trades { id } }", alice.token)
     assert response.json()["data"] is None
@@ -80,7 +80,7 @@ async def test_unexpected_error_in_a_nested_field_is_masked(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A failing DataLoader: the rest of the response survives, the failure is masked."""
-    monkeypatch.setattr("resolvers.dataloaders.trades.trade_pages_for_users", explode)
+    monkeypatch.setattr("db.trades.trade_pages_for_users", explode)
     caplog.set_level(logging.ERROR, logger=ERROR_LOGGER)
     response = await post(client, "{ me { id trades { id } } }", alice.token)
     assert response.json()["data"] == {"me": None}

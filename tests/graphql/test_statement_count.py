@@ -6,11 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import event, insert, select
 
 from db.models import Degree, Trade, User
 from services import Services
-from tests.conftest import Api
+from settings import Settings
+from tests.conftest import Api, make_settings
 from tests.graphql.conftest import Account
 from tests.graphql.helpers import insert_users
 
@@ -24,6 +26,12 @@ query($limit: Int!) {
 }
 """
 MAX_STATEMENTS = 4  # the viewer, the users page, their degrees, their trade pages
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """The result cache off: these tests count what the DataLoaders send to the database."""
+    return make_settings(database_url, cache_ttl_seconds=0)
 
 
 async def seed(services: Services) -> dict[int, list[int]]:

@@ -1,0 +1,1 @@
+"""The query result cache: versioned keys over Redis (or an in-process LRU), failing open."""

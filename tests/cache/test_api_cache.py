@@ -1,0 +1,176 @@
+"""The query cache seen by clients: scoped by visibility, invalidated everywhere, failing open."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from main import create_app
+from services import Services
+from settings import Settings
+from tests.conftest import Api, make_settings
+
+USERS = "{ users(limit: 100) { id name email } }"
+USER = "query($id: Int!) { user(id: $id) { id name email degrees { name } trades { id } } }"
+TRADES = "{ trades(limit: 100) { id userId user { name } } }"
+ADD = """mutation($t: [TradeInput!]!) { addTrades(trades: $t) { id } }"""
+
+Process = Callable[[], AbstractAsyncContextManager[tuple[Api, Services]]]
+
+
+def process_factory(settings: Settings) -> Process:
+    """An API 'process': its own app, engine and cache client, sharing the database and Redis."""
+
+    @asynccontextmanager
+    async def process() -> AsyncIterator[tuple[Api, Services]]:
+        app = create_app(settings)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app), base_url="http://testserver"
+            ) as client,
+        ):
+            yield Api(client), app.state.services
+
+    return process
+
+
+@pytest.fixture
+def redis_settings(database_url: str, cache_redis_url: str) -> Settings:
+    return make_settings(database_url, redis_url=cache_redis_url)
+
+
+async def _data(api: Api, query: str, token: str, **variables: Any) -> dict[str, Any]:
+    body = await api.gql(query, variables, token=token)
+    assert "errors" not in body, body
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+async def test_one_users_email_never_reaches_another_from_the_cache(
+    redis_settings: Settings, cache_redis_url: str
+) -> None:
+    async with process_factory(redis_settings)() as (api, services):
+        alice_id, alice = await api.signup("alice@example.com", "Alice")
+        bob_id, bob = await api.signup("bob@example.com", "Bob")
+        admin = await api.admin_token()
+
+        emails_seen = {}
+        for viewer, token in (("alice", alice), ("bob", bob), ("admin", admin), ("bob2", bob)):
+            users = (await _data(api, USERS, token))["users"]
+            emails_seen[viewer] = {u["id"]: u["email"] for u in users if u["email"]}
+        assert emails_seen["alice"] == {alice_id: "alice@example.com"}
+        assert emails_seen["bob"] == emails_seen["bob2"] == {bob_id: "bob@example.com"}
+        assert set(emails_seen["admin"].values()) >= {"alice@example.com", "bob@example.com"}
+        assert services.reads.cache.stats.hits > 0  # bob's second read came from the cache
+
+    # What non-admins' entries hold: no email at all.
+    redis = Redis.from_url(cache_redis_url)
+    try:
+        keys = [k async for k in redis.scan_iter(match="trading:cache:v1:users:public:*")]
+        assert keys
+        for value in await redis.mget(keys):
+            assert value is not None and b"@example.com" not in value
+    finally:
+        await redis.aclose()
+
+
+async def test_writes_on_one_process_invalidate_the_cache_of_another(
+    redis_settings: Settings,
+) -> None:
+    process = process_factory(redis_settings)
+    async with process() as (api_a, _), process() as (api_b, _):
+        alice_id, alice = await api_a.signup("alice@example.com", "Alice")
+        admin = await api_a.admin_token()
+        # Fill A's cache with everything the writes below must change.
+        before = await _data(api_a, USER, alice, id=alice_id)
+        assert before["user"] == {
+            "id": alice_id, "name": "Alice", "email": "alice@example.com",
+            "degrees": [], "trades": [],
+        }  # fmt: skip
+        await _data(api_a, USERS, alice)
+        assert (await _data(api_a, TRADES, alice))["trades"] == []
+
+        # A registration on B shows in A's user list.
+        await api_b.register("carol@example.com", "Carol")
+        names = [u["name"] for u in (await _data(api_a, USERS, alice))["users"]]
+        assert "Carol" in names
+
+        # Writes on B...
+        await _data(
+            api_b,
+            'mutation($id: Int!) { changeUserName(userId: $id, newName: "Alicia") { id } }',
+            alice,
+            id=alice_id,
+        )
+        trade = {"currency": "BTC", "side": "BUY", "price": "1", "amount": "1"}
+        added = (await _data(api_b, ADD, alice, t=[trade]))["addTrades"]
+        await _data(
+            api_b,
+            "mutation($id: Int!) { addDegree(userId: $id, name: EXPERT) { id } }",
+            admin,
+            id=alice_id,
+        )
+
+        # ...are what A serves next, not its cached answers.
+        after = (await _data(api_a, USER, alice, id=alice_id))["user"]
+        assert after["name"] == "Alicia"
+        assert after["degrees"] == [{"name": "EXPERT"}]
+        assert after["trades"] == [{"id": added[0]["id"]}]
+        assert "Alicia" in [u["name"] for u in (await _data(api_a, USERS, alice))["users"]]
+        trades = (await _data(api_a, TRADES, alice))["trades"]
+        assert trades == [{"id": added[0]["id"], "userId": alice_id, "user": {"name": "Alicia"}}]
+
+
+@pytest.fixture(params=["nothing listens", "never answers"])
+def dead_redis_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "nothing listens":
+        return "redis://127.0.0.1:1/0"
+    port = request.getfixturevalue("silent_server")
+    return f"redis://127.0.0.1:{port}/0"
+
+
+async def test_the_api_fails_open_when_redis_is_down_or_hung(
+    database_url: str, dead_redis_url: str
+) -> None:
+    """Every read and write still works, from the database; the breaker stops the waiting.
+
+    The hard time limit is not a speed target: without socket timeouts a hung Redis makes
+    requests wait forever, and this test would never end.
+    """
+    settings = make_settings(database_url, redis_url=dead_redis_url)
+    async with asyncio.timeout(30), process_factory(settings)() as (api, services):
+        alice_id, alice = await api.signup("alice@example.com", "Alice")
+        added = await _data(
+            api, ADD, alice, t=[{"currency": "EUR", "side": "SELL", "price": "2", "amount": "3"}]
+        )
+        for _ in range(10):
+            data = await _data(api, USER, alice, id=alice_id)
+            assert data["user"]["trades"] == [{"id": added["addTrades"][0]["id"]}]
+            assert [t["id"] for t in (await _data(api, TRADES, alice))["trades"]] == [
+                added["addTrades"][0]["id"]
+            ]
+        stats = services.reads.cache.stats
+        assert stats.errors >= services.reads.cache.breaker.failures_to_open
+        assert stats.bypassed > 0  # the breaker opened: later requests did not wait on Redis
+        assert stats.hits == 0
+
+
+async def test_admins_read_the_cache_counters(api: Api) -> None:
+    _, alice = await api.signup("alice@example.com", "Alice")
+    for _ in range(3):
+        await _data(api, USERS, alice)
+    query = "{ cacheStats { backend hits misses errors bypassed breakerOpen } }"
+    stats = (await _data(api, query, await api.admin_token()))["cacheStats"]
+    assert stats == {
+        "backend": "memory", "hits": 2, "misses": 1, "errors": 0, "bypassed": 0,
+        "breakerOpen": False,
+    }  # fmt: skip
+    body = await api.gql(query, token=alice)
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"

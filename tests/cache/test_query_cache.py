@@ -1,0 +1,134 @@
+"""QueryCache on both backends: hits, misses, tag invalidation, and no stale write-back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from cache.backends import Backend, MemoryBackend, RedisBackend
+from cache.codec import Codec
+from cache.query_cache import Entry, QueryCache
+
+TEXT: Codec[str] = Codec(lambda value: value, lambda raw: raw)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend(request: pytest.FixtureRequest) -> Backend:
+    if request.param == "memory":
+        return MemoryBackend(max_entries=100)
+    return RedisBackend(request.getfixturevalue("cache_redis_url"), timeout_seconds=1)
+
+
+@pytest.fixture
+async def cache(backend: Backend) -> AsyncIterator[QueryCache]:
+    cache = QueryCache(backend, ttl=60, timeout_seconds=1)
+    yield cache
+    await cache.close()
+
+
+class Source:
+    """A stand-in for the database: counts loads, answers from a dict."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+        self.loads: list[list[str]] = []
+
+    async def load_many(self, keys: list[str]) -> dict[str, str | None]:
+        self.loads.append(keys)
+        return {key: self.values.get(key) for key in keys}
+
+    def loader(self, key: str):  # type: ignore[no-untyped-def]
+        async def load() -> str | None:
+            return (await self.load_many([key]))[key]
+
+        return load
+
+
+async def test_second_read_is_a_hit(cache: QueryCache) -> None:
+    source = Source({"a": "alpha"})
+    for _ in range(2):
+        assert await cache.get_or_load("a", ["t"], source.loader("a"), TEXT) == "alpha"
+    assert len(source.loads) == 1
+    assert (cache.stats.hits, cache.stats.misses) == (1, 1)
+
+
+async def test_none_is_returned_but_not_cached(cache: QueryCache) -> None:
+    source = Source({})
+    for _ in range(2):
+        assert await cache.get_or_load("missing", ["t"], source.loader("missing"), TEXT) is None
+    assert len(source.loads) == 2
+
+
+async def test_many_loads_only_the_misses_in_one_call(cache: QueryCache) -> None:
+    source = Source({"a": "1", "b": "2", "c": "3"})
+    await cache.get_or_load("a", ["t:a"], source.loader("a"), TEXT)
+    entries = [Entry(k, k, (f"t:{k}",)) for k in ("a", "b", "c")]
+    found = await cache.get_many_or_load(entries, source.load_many, TEXT)
+    assert found == {"a": "1", "b": "2", "c": "3"}
+    assert source.loads[-1] == ["b", "c"]
+
+
+async def test_invalidating_a_tag_drops_only_its_entries(cache: QueryCache) -> None:
+    source = Source({"a": "old-a", "b": "old-b"})
+    entries = [Entry("a", "a", ("t:a", "all")), Entry("b", "b", ("t:b", "all"))]
+    await cache.get_many_or_load(entries, source.load_many, TEXT)
+    source.values = {"a": "new-a", "b": "new-b"}
+    await cache.invalidate(["t:a"])
+    found = await cache.get_many_or_load(entries, source.load_many, TEXT)
+    assert found == {"a": "new-a", "b": "old-b"}
+    await cache.invalidate(["all"])
+    assert await cache.get_many_or_load(entries, source.load_many, TEXT) == {
+        "a": "new-a",
+        "b": "new-b",
+    }
+
+
+async def test_a_load_that_straddles_an_invalidation_is_not_served_afterwards(
+    cache: QueryCache,
+) -> None:
+    """Read old value, write commits and invalidates, old value written back: still unreachable."""
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_old_load() -> str:
+        started.set()
+        await release.wait()
+        return "old"
+
+    async def read() -> str | None:
+        return await cache.get_or_load("k", ["t"], slow_old_load, TEXT)
+
+    reader = asyncio.create_task(read())
+    await started.wait()
+    await cache.invalidate(["t"])  # the writer committed "new" meanwhile
+    release.set()
+    assert await reader == "old"  # that reader saw the old data, fine
+
+    async def new_load() -> str:
+        return "new"
+
+    assert await cache.get_or_load("k", ["t"], new_load, TEXT) == "new"
+
+
+async def test_ttl_zero_turns_the_cache_off() -> None:
+    cache = QueryCache(MemoryBackend(10), ttl=0, timeout_seconds=1)
+    source = Source({"a": "1"})
+    for _ in range(2):
+        await cache.get_or_load("a", ["t"], source.loader("a"), TEXT)
+    assert len(source.loads) == 2
+    assert cache.stats.hits == cache.stats.misses == 0
+
+
+async def test_memory_backend_evicts_least_recently_used() -> None:
+    backend = MemoryBackend(max_entries=2)
+    await backend.set_many({"a": b"1", "b": b"2"}, ttl=60)
+    await backend.get_many(["a"])  # a is now more recent than b
+    await backend.set_many({"c": b"3"}, ttl=60)
+    assert await backend.get_many(["a", "b", "c"]) == [b"1", None, b"3"]
+
+
+async def test_memory_backend_expires_entries() -> None:
+    backend = MemoryBackend(max_entries=2)
+    await backend.set_many({"a": b"1"}, ttl=0)
+    assert await backend.get_many(["a"]) == [None]
