@@ -14,7 +14,9 @@ from cache.reads import CachedReads
 from db.engine import create_engine, create_session_factory
 from events.broadcast import Broadcaster
 from settings import Settings
+from workers.arq_queue import ArqJobs
 from workers.inprocess import InProcessJobs
+from workers.queue import JobQueue
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,7 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
-    jobs: InProcessJobs
+    jobs: JobQueue
     broadcaster: Broadcaster
     reads: CachedReads
 
@@ -40,14 +42,14 @@ async def start_services(settings: Settings) -> AsyncIterator[Services]:
         settings=settings,
         engine=engine,
         sessions=sessions,
-        jobs=InProcessJobs(sessions),
+        jobs=_job_queue(settings, sessions),
         broadcaster=Broadcaster(),
         reads=CachedReads(sessions, cache),
     )
     try:
         yield services
     finally:
-        await services.jobs.drain()
+        await services.jobs.close()
         await cache.close()
         await engine.dispose()
 
@@ -56,3 +58,12 @@ def _cache_backend(settings: Settings) -> Backend:
     if settings.redis_url:
         return RedisBackend(settings.redis_url, timeout_seconds=settings.cache_timeout_ms / 1000)
     return MemoryBackend(settings.cache_max_entries)
+
+
+def _job_queue(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> JobQueue:
+    if settings.redis_url:
+        # arq worker processes run the jobs, and the hourly purge.
+        return ArqJobs(sessions, settings.redis_url)
+    jobs = InProcessJobs(settings, sessions)
+    jobs.start_purging()
+    return jobs

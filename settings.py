@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     first_admin_password: SecretStr | None = None
     # Demo accounts and trades are loaded by `make run` in development only.
     demo_data: bool = True
+    # Background jobs: arq workers when REDIS_URL is set, else tasks of the API process.
+    # Longest a trade report may run; a try that times out is retried like a lost connection.
+    job_timeout_seconds: float = Field(default=300, gt=0)
+    # First wait before retrying a transient failure; it doubles with every try.
+    job_retry_delay_seconds: float = Field(default=1, gt=0)
+    # The hourly purge deletes rows older than these.
+    idempotency_ttl_hours: int = Field(default=24, gt=0)
+    notification_retention_days: int = Field(default=30, gt=0)
+    job_retention_days: int = Field(default=30, gt=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
@@ -15,6 +16,7 @@ from db.records import UserRecord
 from schema.models import Token, UserCreate, UserRead
 from services import Services
 
+logger = logging.getLogger(__name__)
 router = APIRouter()
 PasswordForm = Annotated[OAuth2PasswordRequestForm, Depends()]
 BAD_CREDENTIALS = "Incorrect email or password"
@@ -55,7 +57,17 @@ async def register_user(data: UserCreate, services: ServicesDep) -> UserRead:
     except EmailTakenError:
         raise HTTPException(status.HTTP_409_CONFLICT, "That email is already registered") from None
     await services.reads.user_added()
+    await _queue_welcome(services, user.id)
     return user_read(user)
+
+
+async def _queue_welcome(services: Services, user_id: int) -> None:
+    """Queue the welcome notification, after the commit: the account stands either way."""
+    try:
+        await services.jobs.enqueue("send_welcome", user_id=user_id)
+    except Exception:
+        # Redis down, say: the new user can sign in regardless, so only the log hears of it.
+        logger.exception("could not queue the welcome notification of user %d", user_id)
 
 
 @router.post(

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Job
+from db.records import JobSummary
 from db.types import utcnow
 
 
@@ -23,15 +24,19 @@ async def get_job(session: AsyncSession, job_id: str) -> Job | None:
     return await session.get(Job, job_id)
 
 
-async def start_job(session: AsyncSession, job_id: str) -> Job | None:
-    """Mark a queued or retried job as running; None if it is unknown or already finished."""
+async def start_job(session: AsyncSession, job_id: str, *, job_try: int) -> Job | None:
+    """Mark a queued or retried job as running; None if it is unknown or already finished.
+
+    `job_try` counts from 1; the queue knows it (arq's ctx['job_try']), so a repeated delivery of
+    the same try does not count twice.
+    """
     job = (
         await session.execute(select(Job).where(Job.id == job_id).with_for_update())
     ).scalar_one_or_none()
     if job is None or job.status in ("complete", "failed"):
         return None
     job.status = "in_progress"
-    job.tries += 1
+    job.tries = job_try
     job.started_at = utcnow()
     return job
 
@@ -49,3 +54,29 @@ async def finish_job(
             finished_at=utcnow(),
         )
     )
+
+
+async def job_page(
+    session: AsyncSession, *, limit: int, offset: int, status: str | None
+) -> list[JobSummary]:
+    """Jobs newest first, without their results (a report can be large)."""
+    query = (
+        select(
+            Job.id,
+            Job.kind,
+            Job.user_id,
+            Job.status,
+            Job.tries,
+            Job.enqueued_at,
+            Job.started_at,
+            Job.finished_at,
+            Job.error,
+        )
+        # The id breaks ties between jobs enqueued in the same microsecond, so pages never overlap.
+        .order_by(Job.enqueued_at.desc(), Job.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    if status is not None:
+        query = query.where(Job.status == status)
+    return [JobSummary(*row) for row in await session.execute(query)]

@@ -15,8 +15,10 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
     func,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -120,7 +122,8 @@ class Job(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     error: Mapped[str | None] = mapped_column(String(500), default=None)
     tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    enqueued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed for the admins' `jobs` list, newest first.
+    enqueued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
@@ -137,3 +140,31 @@ class IdempotencyKey(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     trade_ids: Mapped[list[int]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+WELCOME = "welcome"
+
+
+class Notification(Base):
+    """A message to a user, kept here whether or not a pluggable sender also mails it."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        # One welcome per user however often its job runs (arq delivers at least once). Partial,
+        # so kinds that repeat (a report is ready, ...) are not limited to one.
+        Index(
+            "uq_notifications_user_id_welcome",
+            "user_id",
+            unique=True,
+            sqlite_where=text(f"kind = '{WELCOME}'"),
+            postgresql_where=text(f"kind = '{WELCOME}'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -38,3 +38,18 @@ class DegreeRecord:
     user_id: int
     name: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class JobSummary:
+    """A job's record without its result: what the admins' job list shows."""
+
+    id: str
+    kind: str
+    user_id: int
+    status: str
+    tries: int
+    enqueued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None

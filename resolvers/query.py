@@ -7,11 +7,12 @@ from strawberry import Info
 from strawberry.permission import BasePermission
 
 from db import jobs
+from db.jobs import job_page
 from resolvers.context import Context
 from resolvers.permissions import IsAdmin, IsAuthenticated
 from schema.enums import JobStatus, Side
 from schema.models import Page
-from schema.types import CacheStats, Job, Trade, TradeReport, User
+from schema.types import CacheStats, Job, JobRecord, Trade, TradeReport, User
 from schema.validation import validated
 
 signed_in: list[type[BasePermission]] = [IsAuthenticated]
@@ -93,3 +94,24 @@ class Query:
             bypassed=cache.stats.bypassed,
             breaker_open=cache.breaker.is_open,
         )
+
+    @strawberry.field(
+        permission_classes=[IsAuthenticated, IsAdmin],
+        description="Recent background jobs, newest first, optionally of one status (admins only).",
+    )
+    async def jobs(
+        self,
+        info: Info[Context, None],
+        limit: int = 10,
+        offset: int = 0,
+        status: JobStatus | None = None,
+    ) -> list[JobRecord]:
+        page = validated(Page, limit=limit, offset=offset)
+        async with info.context.services.sessions() as session:
+            summaries = await job_page(
+                session,
+                limit=page.limit,
+                offset=page.offset,
+                status=status.value if status else None,
+            )
+        return [JobRecord.from_summary(summary) for summary in summaries]

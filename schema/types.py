@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
-from db.records import DegreeRecord, TradeRecord, UserRecord
+from db.records import DegreeRecord, JobSummary, TradeRecord, UserRecord
 from schema.enums import DegreeName, JobStatus, Side
 from schema.models import Page
 from schema.validation import validated
@@ -148,6 +148,39 @@ class Job:
     report: TradeReport | None = strawberry.field(
         default=None, description="Set once status is COMPLETE."
     )
+
+
+@strawberry.type(
+    description="A background job as its record in the jobs table shows it (admins only)."
+)
+class JobRecord:
+    id: str
+    kind: str = strawberry.field(
+        description="The job function's name, such as 'build_trade_report'."
+    )
+    user_id: int
+    status: JobStatus
+    tries: int
+    enqueued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None = strawberry.field(
+        description="Why it failed, in a few words; the details are in the worker's log."
+    )
+
+    @classmethod
+    def from_summary(cls, summary: JobSummary) -> JobRecord:
+        return cls(
+            id=summary.id,
+            kind=summary.kind,
+            user_id=summary.user_id,
+            status=JobStatus(summary.status),
+            tries=summary.tries,
+            enqueued_at=summary.enqueued_at,
+            started_at=summary.started_at,
+            finished_at=summary.finished_at,
+            error=summary.error,
+        )
 
 
 @strawberry.type(description="This process's query cache counters (admins only).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from main import create_app
 from services import Services
@@ -26,6 +29,8 @@ from tests.databases import (
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-password-1"
 TEST_SECRET = "test-signing-key-" + "x" * 32
+# A logical database of its own, emptied around every test that uses it.
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 @pytest.fixture(scope="session")
@@ -144,3 +149,28 @@ def error_codes(body: dict[str, Any]) -> list[str]:
 @pytest.fixture
 def api(client: httpx.AsyncClient) -> Api:
     return Api(client)
+
+
+async def _flush_redis(url: str) -> None:
+    client = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    """A real, empty Redis database for one test; emptied again after it.
+
+    Fails in CI (`CI=true`), and skips loudly elsewhere, when Redis is unreachable (as PostgreSQL).
+    """
+    try:
+        await _flush_redis(TEST_REDIS_URL)
+    except (RedisError, OSError) as error:
+        reason = f"Redis unreachable at {TEST_REDIS_URL}: {error}"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    yield TEST_REDIS_URL
+    await _flush_redis(TEST_REDIS_URL)

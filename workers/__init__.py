@@ -1,0 +1,5 @@
+"""Background jobs: `arq workers.WorkerSettings` runs a worker; without Redis the API runs them."""
+
+from workers.worker import WorkerSettings
+
+__all__ = ["WorkerSettings"]

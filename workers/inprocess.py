@@ -3,45 +3,78 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
+from arq import Retry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db import jobs
-from workers.reports import build_trade_report
+from settings import Settings
+from workers.purge import PURGE_INTERVAL, purge_expired
+from workers.queue import FUNCTIONS, new_job
+from workers.welcome import DatabaseSender, Sender
 
 logger = logging.getLogger(__name__)
 
-JobFunction = Callable[..., Awaitable[None]]
-FUNCTIONS: dict[str, JobFunction] = {"build_trade_report": build_trade_report}
-
 
 class InProcessJobs:
-    """Records a job, then runs its function as a task of this event loop."""
+    """Runs each job as a task of this event loop, retried as arq would, and purges hourly."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._ctx: dict[str, Any] = {"sessions": sessions}
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        sender: Sender | None = None,
+    ) -> None:
+        self._ctx: dict[str, Any] = {
+            "settings": settings,
+            "sessions": sessions,
+            "sender": sender or DatabaseSender(),
+        }
         self._sessions = sessions
         self._tasks: set[asyncio.Task[None]] = set()
+        self._purging: asyncio.Task[None] | None = None
+
+    def start_purging(self) -> None:
+        """Purge expired rows every hour until closed: the arq worker's cron job, in-process."""
+        self._purging = asyncio.create_task(self._purge_periodically(), name="purge_expired")
 
     async def enqueue(self, kind: str, *, user_id: int) -> str:
-        function = FUNCTIONS[kind]
-        async with self._sessions.begin() as session:
-            job_id = await jobs.create_job(session, kind=kind, user_id=user_id)
-        task = asyncio.create_task(self._run(function, job_id), name=f"job:{kind}:{job_id}")
+        job_id, argument = await new_job(self._sessions, kind, user_id)
+        task = asyncio.create_task(self._run(kind, job_id, argument), name=f"job:{kind}:{job_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return job_id
 
-    async def _run(self, function: JobFunction, job_id: str) -> None:
-        try:
-            await function(self._ctx, job_id)
-        except Exception:
-            logger.exception("job %s failed", job_id)
+    async def _run(self, kind: str, job_id: str, argument: object) -> None:
+        """Call the job as arq does: its id and try number in ctx, again after each Retry."""
+        for job_try in itertools.count(1):
+            try:
+                await FUNCTIONS[kind]({**self._ctx, "job_id": job_id, "job_try": job_try}, argument)
+                return
+            except Retry as retry:
+                await asyncio.sleep((retry.defer_score or 0) / 1000)
+            except Exception:
+                logger.exception("job %s (%s) failed", job_id, kind)
+                return
+
+    async def _purge_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(PURGE_INTERVAL.total_seconds())
+            try:
+                await purge_expired(self._ctx)
+            except Exception:
+                # The next round tries again; the API keeps serving meanwhile.
+                logger.exception("purging expired rows failed")
 
     async def drain(self) -> None:
         """Wait for the jobs already started (used at shutdown and by tests)."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def close(self) -> None:
+        if self._purging is not None:
+            self._purging.cancel()
+            await asyncio.gather(self._purging, return_exceptions=True)
+        await self.drain()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -13,8 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db import jobs
 from db.models import Trade
 from db.types import MONEY_PLACES, utcnow
+from settings import Settings
+from workers.retries import describe, retry_for
 
 _QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)
+MAX_TRIES = 3
 
 
 @dataclass
@@ -73,20 +77,27 @@ async def compute_trade_report(session: AsyncSession, user_id: int) -> dict[str,
 async def build_trade_report(ctx: dict[str, Any], job_id: str) -> None:
     """Job: compute the report of the job's user and store it on the job record.
 
-    Safe to run twice (queues deliver at least once): a finished job is left as it is.
+    Safe to run twice (queues deliver at least once): a finished job is left as it is. Transient
+    failures are retried with backoff; the record says failed only when no try is left, since
+    arq runs nothing after its last try.
     """
     sessions: async_sessionmaker[AsyncSession] = ctx["sessions"]
-    async with sessions.begin() as session:
-        job = await jobs.start_job(session, job_id)
-        if job is None:
-            return
-        user_id = job.user_id
+    settings: Settings = ctx["settings"]
     try:
-        async with sessions() as session:
-            report = await compute_trade_report(session, user_id)
-    except Exception:
         async with sessions.begin() as session:
-            await jobs.finish_job(session, job_id, result=None, error="report failed")
+            job = await jobs.start_job(session, job_id, job_try=ctx.get("job_try", 1))
+            if job is None:
+                return
+            user_id = job.user_id
+        async with asyncio.timeout(settings.job_timeout_seconds), sessions() as session:
+            report = await compute_trade_report(session, user_id)
+        async with sessions.begin() as session:
+            await jobs.finish_job(session, job_id, result=report, error=None)
+    except Exception as error:
+        if (retry := retry_for(ctx, error, max_tries=MAX_TRIES)) is not None:
+            raise retry from error
+        async with sessions.begin() as session:
+            await jobs.finish_job(
+                session, job_id, result=None, error=f"report failed: {describe(error)}"
+            )
         raise
-    async with sessions.begin() as session:
-        await jobs.finish_job(session, job_id, result=report, error=None)

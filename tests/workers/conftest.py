@@ -1,0 +1,103 @@
+"""Helpers of the job tests: a real arq worker run inside the test, senders that fail on cue."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import pytest
+from arq.connections import RedisSettings
+from arq.worker import Worker, create_worker
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+import workers.reports
+from db.models import Base
+from services import Services
+from settings import Settings
+from workers import WorkerSettings
+from workers.welcome import DatabaseSender, Message
+
+M = TypeVar("M", bound=Base)
+
+
+def job_context(services: Services, **extra: Any) -> dict[str, Any]:
+    """The ctx a job gets, built from the API's services as the worker's on_startup builds it."""
+    return {
+        "settings": services.settings,
+        "sessions": services.sessions,
+        "sender": DatabaseSender(),
+        "job_try": 1,
+        **extra,
+    }
+
+
+async def run_worker(settings: Settings, **ctx: Any) -> Worker:
+    """Run a worker built from WorkerSettings until the queue is empty, then shut it down.
+
+    `settings` (pointing at the test database) and anything in `ctx` (a sender) reach the jobs
+    through ctx, which is how on_startup lets a caller override the environment.
+    """
+    if settings.redis_url is None:
+        raise ValueError("the worker needs REDIS_URL")
+    worker = create_worker(
+        WorkerSettings,
+        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        burst=True,
+        handle_signals=False,
+        poll_delay=0.01,
+        ctx={"settings": settings, **ctx},
+    )
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
+    return worker
+
+
+@dataclass
+class FlakySender:
+    """Fails its first `failures` sends the way an unreachable mail server does."""
+
+    failures: int = 0
+    sent: list[Message] = field(default_factory=list)
+
+    async def send(self, message: Message) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionRefusedError("mail server unreachable")
+        self.sent.append(message)
+
+
+async def all_rows(services: Services, model: type[M]) -> list[M]:
+    async with services.sessions() as session:
+        return list(await session.scalars(select(model)))
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A local port where nothing listens."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        port: int = listener.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+def connection_lost_once(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The first report computation loses its database connection; later ones succeed.
+
+    Returns the list of calls, one entry per try.
+    """
+    compute = workers.reports.compute_trade_report
+    calls: list[int] = []
+
+    async def lose_connection_once(*args: Any) -> dict[str, Any]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("SELECT ...", {}, ConnectionResetError("connection lost"))
+        return await compute(*args)
+
+    monkeypatch.setattr(workers.reports, "compute_trade_report", lose_connection_once)
+    return calls

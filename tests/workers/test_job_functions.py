@@ -1,0 +1,235 @@
+"""The job functions called directly, as a queue that delivers twice would call them, and the
+in-process runner that serves when there is no Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import insert
+
+import workers.reports
+from db import jobs
+from db.models import WELCOME, IdempotencyKey, Job, Notification
+from db.types import utcnow
+from services import Services
+from settings import Settings
+from tests.conftest import Api, make_settings
+from tests.graphql.helpers import REQUEST_TRADE_REPORT, added, insert_users, trade
+from tests.workers.conftest import FlakySender, all_rows, job_context
+from workers import reports
+from workers.inprocess import InProcessJobs
+from workers.purge import purge_expired
+from workers.reports import build_trade_report
+from workers.welcome import send_welcome
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """In-process jobs (no REDIS_URL), retried after a short delay."""
+    return make_settings(database_url, job_retry_delay_seconds=0.01)
+
+
+async def new_report_job(services: Services, user_id: int) -> str:
+    async with services.sessions.begin() as session:
+        return await jobs.create_job(session, kind="build_trade_report", user_id=user_id)
+
+
+async def job_record(services: Services, job_id: str) -> Job:
+    async with services.sessions() as session:
+        job = await session.get(Job, job_id)
+    assert job is not None
+    return job
+
+
+# --- delivered twice ---------------------------------------------------------------------------
+
+
+async def test_report_job_run_twice_does_its_work_once(api: Api, services: Services) -> None:
+    user_id, token = await api.signup("alice@example.com", "Alice")
+    await added(api, token, [trade("BTC", "BUY", "100", "2")])
+    job_id = await new_report_job(services, user_id)
+    ctx = job_context(services, job_id=job_id)
+
+    await build_trade_report(ctx, job_id)
+    first = await job_record(services, job_id)
+    await added(api, token, [trade("ETH")])  # would change the report, were it computed again
+    await build_trade_report(ctx, job_id)
+    second = await job_record(services, job_id)
+
+    assert (second.status, second.tries) == ("complete", 1)
+    assert second.result == first.result
+    assert second.finished_at == first.finished_at
+    assert first.result is not None
+    assert [c["currency"] for c in first.result["currencies"]] == ["BTC"]
+
+
+async def test_welcome_job_run_twice_sends_one_welcome(services: Services) -> None:
+    [user_id] = await insert_users(services, 1)  # not registered: no welcome queued yet
+    sender = FlakySender()
+
+    await send_welcome(job_context(services, sender=sender), user_id)
+    await send_welcome(job_context(services, sender=sender), user_id)
+
+    [welcome] = await all_rows(services, Notification)
+    assert (welcome.user_id, welcome.kind) == (user_id, WELCOME)
+    assert welcome.sent_at is not None
+    assert [m.to for m in sender.sent] == ["bulk0@example.com"]
+
+
+async def test_concurrent_welcomes_for_one_user_record_one(
+    services: Services, settings: Settings
+) -> None:
+    """Deliveries at once: the unique index lets one insert, the others find its row."""
+    [user_id] = await insert_users(services, 1)
+    sender = FlakySender()
+    queue = InProcessJobs(settings, services.sessions, sender=sender)
+    await asyncio.gather(*(queue.enqueue("send_welcome", user_id=user_id) for _ in range(3)))
+    await queue.close()
+
+    [welcome] = await all_rows(services, Notification)
+    assert welcome.sent_at is not None
+    assert len(sender.sent) == 1
+
+
+async def test_welcome_of_a_deleted_user_does_nothing(services: Services) -> None:
+    await send_welcome(job_context(services), 424242)
+    assert await all_rows(services, Notification) == []
+
+
+# --- in-process mode -------------------------------------------------------------------------
+
+
+async def test_registration_records_one_welcome_in_process(api: Api, services: Services) -> None:
+    user_id = (await api.register("alice@example.com", "Alice"))["id"]
+    await services.jobs.drain()
+    [welcome] = await all_rows(services, Notification)
+    assert (welcome.user_id, welcome.kind, welcome.subject) == (
+        user_id,
+        WELCOME,
+        "Welcome to the Trading API",
+    )
+    assert welcome.sent_at is not None
+
+
+async def test_in_process_retries_a_transient_failure(
+    api: Api, services: Services, connection_lost_once: list[int]
+) -> None:
+    _, token = await api.signup("alice@example.com", "Alice")
+    body = await api.gql(REQUEST_TRADE_REPORT, token=token)
+    await services.jobs.drain()
+
+    record = await job_record(services, body["data"]["requestTradeReport"]["id"])
+    assert (record.status, record.tries, record.error) == ("complete", 2, None)
+    assert len(connection_lost_once) == 2
+
+
+async def test_in_process_gives_up_after_max_tries(
+    api: Api, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def timed_out(*args: Any) -> dict[str, Any]:
+        raise TimeoutError
+
+    monkeypatch.setattr(workers.reports, "compute_trade_report", timed_out)
+    _, token = await api.signup("alice@example.com", "Alice")
+    body = await api.gql(REQUEST_TRADE_REPORT, token=token)
+    await services.jobs.drain()
+
+    record = await job_record(services, body["data"]["requestTradeReport"]["id"])
+    assert (record.status, record.tries) == ("failed", reports.MAX_TRIES)
+    assert record.error == "report failed: timed out"
+
+
+async def test_in_process_retries_a_failing_sender(services: Services, settings: Settings) -> None:
+    """The sender is pluggable; a mail server down for two tries is retried until it answers."""
+    [user_id] = await insert_users(services, 1)
+    sender = FlakySender(failures=2)
+    queue = InProcessJobs(settings, services.sessions, sender=sender)
+    await queue.enqueue("send_welcome", user_id=user_id)
+    await queue.close()
+
+    [welcome] = await all_rows(services, Notification)
+    assert welcome.sent_at is not None
+    assert [m.to for m in sender.sent] == ["bulk0@example.com"]
+
+
+# --- purge -----------------------------------------------------------------------------------
+
+
+async def test_purge_deletes_expired_rows_and_keeps_recent_ones(
+    api: Api, services: Services, settings: Settings
+) -> None:
+    user_id, _ = await api.signup("alice@example.com", "Alice")
+    await services.jobs.drain()
+    now = utcnow()
+    old_key = now - timedelta(hours=settings.idempotency_ttl_hours, minutes=1)
+    old_notification = now - timedelta(days=settings.notification_retention_days, minutes=1)
+    old_job = now - timedelta(days=settings.job_retention_days, minutes=1)
+    recent = now - timedelta(minutes=5)
+
+    def job(job_id: str, status: str, finished_at: Any) -> dict[str, Any]:
+        return {
+            "id": job_id,
+            "kind": "build_trade_report",
+            "user_id": user_id,
+            "status": status,
+            "enqueued_at": old_job - timedelta(minutes=1),
+            "finished_at": finished_at,
+        }
+
+    async with services.sessions.begin() as session:
+        await session.execute(
+            insert(IdempotencyKey),
+            [
+                {
+                    "user_id": user_id,
+                    "key": k,
+                    "request_hash": "h",
+                    "trade_ids": [],
+                    "created_at": t,
+                }
+                for k, t in (("old", old_key), ("recent", recent))
+            ],
+        )
+        await session.execute(
+            insert(Notification),
+            [
+                {
+                    "user_id": user_id,
+                    "kind": "notice",
+                    "subject": subject,
+                    "body": "",
+                    "created_at": at,
+                }
+                for subject, at in (("old", old_notification), ("recent", recent))
+            ],
+        )
+        await session.execute(
+            insert(Job),
+            [
+                job("old-complete", "complete", old_job),
+                job("old-failed", "failed", old_job),
+                job("recent-complete", "complete", recent),
+                job("old-but-queued", "queued", None),  # still awaited: kept however old
+            ],
+        )
+
+    deleted = await purge_expired(job_context(services))
+
+    assert deleted == {"idempotency_keys": 1, "notifications": 1, "jobs": 2}
+    assert [k.key for k in await all_rows(services, IdempotencyKey)] == ["recent"]
+    assert sorted(n.subject for n in await all_rows(services, Notification)) == [
+        "Welcome to the Trading API",
+        "recent",
+    ]
+    assert sorted(j.id for j in await all_rows(services, Job)) == [
+        "old-but-queued",
+        "recent-complete",
+    ]
+    assert await purge_expired(job_context(services)) == {
+        "idempotency_keys": 0,
+        "notifications": 0,
+        "jobs": 0,
+    }

@@ -1,0 +1,70 @@
+"""The arq worker, `arq workers.WorkerSettings`: same DATABASE_URL and REDIS_URL as the API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from arq import cron, func
+from arq.connections import RedisSettings
+from arq.cron import CronJob
+from arq.typing import StartupShutdown, WorkerCoroutine
+from arq.worker import Function
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db.engine import create_engine, create_session_factory
+from settings import Settings, get_settings
+from workers import reports, welcome
+from workers.purge import purge_expired
+from workers.reports import build_trade_report
+from workers.welcome import DatabaseSender, send_welcome
+
+_settings = get_settings()
+# arq's own time limit comes this much after a job's, so the job's fires first and its record
+# says it timed out (arq cancelling it would leave the record in progress).
+_TIMEOUT_MARGIN_SECONDS = 10
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    """Build what the jobs share. Whoever builds the Worker may put settings and a sender in ctx."""
+    settings: Settings = ctx.setdefault("settings", get_settings())
+    ctx.setdefault("sender", DatabaseSender())
+    engine = create_engine(settings.database_url)
+    ctx["engine"] = engine
+    ctx["sessions"] = create_session_factory(engine)
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    engine: AsyncEngine = ctx["engine"]
+    await engine.dispose()
+
+
+class WorkerSettings:
+    """What arq reads to run a worker (its own class attributes only, not inherited ones).
+
+    Annotated as arq's WorkerSettingsBase declares them, so its create_worker() accepts the class.
+    """
+
+    # Without REDIS_URL the API runs the jobs itself; arq's default keeps this importable.
+    redis_settings = (
+        RedisSettings.from_dsn(_settings.redis_url) if _settings.redis_url else RedisSettings()
+    )
+    functions: Sequence[WorkerCoroutine | Function] = (
+        func(
+            build_trade_report,
+            max_tries=reports.MAX_TRIES,
+            timeout=_settings.job_timeout_seconds + _TIMEOUT_MARGIN_SECONDS,
+        ),
+        func(
+            send_welcome,
+            max_tries=welcome.MAX_TRIES,
+            timeout=welcome.TIMEOUT_SECONDS + _TIMEOUT_MARGIN_SECONDS,
+        ),
+    )
+    # On the hour. One try: a failed purge is made good by the next one.
+    cron_jobs: Sequence[CronJob] | None = (cron(purge_expired, minute=0, max_tries=1),)
+    on_startup: StartupShutdown | None = startup
+    on_shutdown: StartupShutdown | None = shutdown
+    # Status and results live in the jobs table. Redis keeps a finished job an hour, during
+    # which an enqueue with the same job id is dropped.
+    keep_result = 3600
