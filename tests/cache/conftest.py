@@ -1,40 +1,11 @@
-"""Redis for the cache tests: a real server, its own logical database, emptied around each test."""
+"""A hung Redis for the fail-open tests (a real, empty Redis is tests/conftest.py's `redis_url`)."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 
 import pytest
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
-
-CACHE_REDIS_URL = (
-    os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15").rsplit("/", 1)[0] + "/14"
-)
-
-
-async def _flush(url: str) -> None:
-    client = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-    try:
-        await client.flushdb()
-    finally:
-        await client.aclose()
-
-
-@pytest.fixture
-async def cache_redis_url() -> AsyncIterator[str]:
-    """Fails under CI=true, skips loudly elsewhere, when Redis is not reachable."""
-    try:
-        await _flush(CACHE_REDIS_URL)
-    except (RedisError, OSError) as error:
-        reason = f"Redis unreachable at {CACHE_REDIS_URL}: {error}"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    yield CACHE_REDIS_URL
-    await _flush(CACHE_REDIS_URL)
 
 
 @pytest.fixture

@@ -42,8 +42,8 @@ def process_factory(settings: Settings) -> Process:
 
 
 @pytest.fixture
-def redis_settings(database_url: str, cache_redis_url: str) -> Settings:
-    return make_settings(database_url, redis_url=cache_redis_url)
+def redis_settings(database_url: str, redis_url: str) -> Settings:
+    return make_settings(database_url, redis_url=redis_url)
 
 
 async def _data(api: Api, query: str, token: str, **variables: Any) -> dict[str, Any]:
@@ -54,7 +54,7 @@ async def _data(api: Api, query: str, token: str, **variables: Any) -> dict[str,
 
 
 async def test_one_users_email_never_reaches_another_from_the_cache(
-    redis_settings: Settings, cache_redis_url: str
+    redis_settings: Settings, redis_url: str
 ) -> None:
     async with process_factory(redis_settings)() as (api, services):
         alice_id, alice = await api.signup("alice@example.com", "Alice")
@@ -71,7 +71,7 @@ async def test_one_users_email_never_reaches_another_from_the_cache(
         assert services.reads.cache.stats.hits > 0  # bob's second read came from the cache
 
     # What non-admins' entries hold: no email at all.
-    redis = Redis.from_url(cache_redis_url)
+    redis = Redis.from_url(redis_url)
     try:
         keys = [k async for k in redis.scan_iter(match="trading:cache:v1:users:public:*")]
         assert keys

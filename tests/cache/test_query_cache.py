@@ -18,7 +18,7 @@ TEXT: Codec[str] = Codec(lambda value: value, lambda raw: raw)
 def backend(request: pytest.FixtureRequest) -> Backend:
     if request.param == "memory":
         return MemoryBackend(max_entries=100)
-    return RedisBackend(request.getfixturevalue("cache_redis_url"), timeout_seconds=1)
+    return RedisBackend(request.getfixturevalue("redis_url"), timeout_seconds=1)
 
 
 @pytest.fixture
