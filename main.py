@@ -12,7 +12,6 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from auth.accounts import EmailTakenError, ensure_admin
 from auth.routes import router as auth_router
-from resolvers.context import get_context
 from resolvers.view import GraphQLView
 from schema.schema import schema
 from services import start_services
@@ -52,12 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(auth_router)
     app.include_router(
-        GraphQLView(
-            schema,
-            context_getter=get_context,
-            graphql_ide="graphiql",
-            allowed_origins=settings.cors_origins,
-        ),
+        GraphQLView(schema, settings),
         prefix="/graphql",
     )
     app.add_middleware(

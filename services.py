@@ -13,6 +13,7 @@ from cache.query_cache import QueryCache
 from cache.reads import CachedReads
 from db.engine import create_engine, create_session_factory
 from events.broadcast import Broadcaster
+from events.redis_broadcast import RedisBroadcaster
 from settings import Settings
 from workers.arq_queue import ArqJobs
 from workers.inprocess import InProcessJobs
@@ -38,17 +39,20 @@ async def start_services(settings: Settings) -> AsyncIterator[Services]:
         ttl=settings.cache_ttl_seconds,
         timeout_seconds=settings.cache_timeout_ms / 1000,
     )
+    broadcaster = _broadcaster(settings)
+    await broadcaster.start()
     services = Services(
         settings=settings,
         engine=engine,
         sessions=sessions,
         jobs=_job_queue(settings, sessions),
-        broadcaster=Broadcaster(),
+        broadcaster=broadcaster,
         reads=CachedReads(sessions, cache),
     )
     try:
         yield services
     finally:
+        await broadcaster.close()
         await services.jobs.close()
         await cache.close()
         await engine.dispose()
@@ -58,6 +62,12 @@ def _cache_backend(settings: Settings) -> Backend:
     if settings.redis_url:
         return RedisBackend(settings.redis_url, timeout_seconds=settings.cache_timeout_ms / 1000)
     return MemoryBackend(settings.cache_max_entries)
+
+
+def _broadcaster(settings: Settings) -> Broadcaster:
+    if settings.redis_url:
+        return RedisBroadcaster(settings.redis_url, settings.ws_subscriber_queue)
+    return Broadcaster(settings.ws_subscriber_queue)
 
 
 def _job_queue(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> JobQueue:

@@ -58,6 +58,17 @@ class Settings(BaseSettings):
     notification_retention_days: int = Field(default=30, gt=0)
     job_retention_days: int = Field(default=30, gt=0)
 
+    # Live trades over WebSocket (graphql-transport-ws). The legacy graphql-ws protocol of
+    # subscriptions-transport-ws stays off unless enabled: it has a history of auth bypasses.
+    ws_legacy_protocol: bool = False
+    # A socket that has not sent connection_init by then is closed with 4408.
+    ws_init_timeout_seconds: float = Field(default=10, gt=0)
+    # Operations at once on one socket; more are answered with an error.
+    ws_max_subscriptions: int = Field(default=20, gt=0)
+    # Trades a subscriber may fall behind before its socket is closed with 1013 (try again
+    # later); keep it above the largest batch (1,000 trades) a subscriber should absorb.
+    ws_subscriber_queue: int = Field(default=5_000, gt=0)
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, origins: object) -> object:

@@ -34,12 +34,12 @@ class Codec(Generic[V]):
         return self._load(json.loads(raw))
 
 
-def _user(row: list[Any]) -> UserRecord:
+def user_from_row(row: list[Any]) -> UserRecord:
     id_, email, name, role, is_active, registered_at = row
     return UserRecord(id_, email, name, role, is_active, datetime.fromisoformat(registered_at))
 
 
-def _trade(row: list[Any]) -> TradeRecord:
+def trade_from_row(row: list[Any]) -> TradeRecord:
     id_, user_id, currency, side, price, amount, created_at = row
     return TradeRecord(
         id_, user_id, currency, side, Decimal(price), Decimal(amount),
@@ -52,13 +52,13 @@ def _degree(row: list[Any]) -> DegreeRecord:
     return DegreeRecord(id_, user_id, name, datetime.fromisoformat(created_at))
 
 
-USER: Codec[UserRecord] = Codec(astuple, _user)
+USER: Codec[UserRecord] = Codec(astuple, user_from_row)
 USERS: Codec[list[UserRecord]] = Codec(
-    lambda users: [astuple(u) for u in users], lambda rows: [_user(r) for r in rows]
+    lambda users: [astuple(u) for u in users], lambda rows: [user_from_row(r) for r in rows]
 )
-TRADE: Codec[TradeRecord] = Codec(astuple, _trade)
+TRADE: Codec[TradeRecord] = Codec(astuple, trade_from_row)
 TRADES: Codec[list[TradeRecord]] = Codec(
-    lambda trades: [astuple(t) for t in trades], lambda rows: [_trade(r) for r in rows]
+    lambda trades: [astuple(t) for t in trades], lambda rows: [trade_from_row(r) for r in rows]
 )
 DEGREES: Codec[list[DegreeRecord]] = Codec(
     lambda degrees: [astuple(d) for d in degrees], lambda rows: [_degree(r) for r in rows]

@@ -1,58 +1,44 @@
-"""In-process fan-out of committed trades to live subscriptions (the embedded default)."""
+"""Live trades: publish committed trades, in commit order, to every subscriber on every process."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from db.records import TradeRecord
-
-QUEUE_SIZE = 1000
-
-
-class SlowConsumerError(Exception):
-    """A subscriber fell more than QUEUE_SIZE events behind and was dropped."""
-
-
-class Subscriber:
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[TradeRecord] = asyncio.Queue(QUEUE_SIZE)
-        self.overflowed = False
-
-    async def events(self) -> AsyncIterator[TradeRecord]:
-        while True:
-            if self.overflowed and self.queue.empty():
-                raise SlowConsumerError
-            yield await self.queue.get()
+from events.fanout import Fanout, Subscriber, TradeEvent
 
 
 class Broadcaster:
-    """Publishes after commit; every subscriber gets every trade once, in publish order."""
+    """The embedded default: trades published by this process reach this process's subscribers.
 
-    def __init__(self) -> None:
-        self._subscribers: set[Subscriber] = set()
+    Subclasses carry the events between processes; local delivery always goes through `fanout`.
+    """
 
-    @property
-    def subscriber_count(self) -> int:
-        return len(self._subscribers)
+    def __init__(self, queue_size: int) -> None:
+        self.fanout = Fanout(queue_size)
+        self._commit_order = asyncio.Lock()
 
-    async def publish(self, trades: Sequence[TradeRecord]) -> None:
-        for subscriber in list(self._subscribers):
-            for trade in trades:
-                try:
-                    subscriber.queue.put_nowait(trade)
-                except asyncio.QueueFull:
-                    # Never buffer without limit: the subscriber is cut off instead.
-                    subscriber.overflowed = True
-                    self._subscribers.discard(subscriber)
-                    break
+    async def start(self) -> None:
+        """Ready to deliver events published anywhere."""
+
+    async def close(self) -> None:
+        """Stop delivering; subscribers already connected see no more events."""
+
+    def publish(self, events: Sequence[TradeEvent]) -> None:
+        """Hand the events on without waiting: a slow network never holds a request."""
+        self.fanout.deliver(events)
 
     @asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[Subscriber]:
-        subscriber = Subscriber()
-        self._subscribers.add(subscriber)
-        try:
-            yield subscriber
-        finally:
-            self._subscribers.discard(subscriber)
+    async def publish_after(self, events: Sequence[TradeEvent]) -> AsyncIterator[None]:
+        """Publish `events` when the block (the commit) succeeds; nothing when it raises.
+
+        One commit at a time per process holds the lock, so this process publishes its batches
+        in the order the database committed them.
+        """
+        async with self._commit_order:
+            yield
+            self.publish(events)
+
+    def subscribe(self, currency: str | None = None) -> AbstractAsyncContextManager[Subscriber]:
+        return self.fanout.subscribe(currency)

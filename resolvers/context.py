@@ -29,6 +29,10 @@ class Context(BaseContext):
     def sees_all_emails(self) -> bool:
         return self.viewer is not None and self.viewer.is_admin
 
+    def refresh_loaders(self) -> None:
+        """Forget what this context loaded: a socket lives long, its events must not read stale."""
+        self.loaders = loaders_for(self.services, self.viewer)
+
     def require_viewer(self) -> UserRecord:
         """The signed-in user; UNAUTHENTICATED otherwise (permission classes check it first)."""
         if self.viewer is None:
@@ -40,8 +44,17 @@ async def get_context(connection: HTTPConnection) -> Context:
     """Strawberry's `context_getter`: a FastAPI dependency, for HTTP requests and WebSockets."""
     services: Services = connection.app.state.services
     viewer = await viewer_for_token(services, token_from(connection))
+    request_id = getattr(connection.state, "request_id", None) or uuid.uuid4().hex
+    return Context(
+        services=services,
+        viewer=viewer,
+        loaders=loaders_for(services, viewer),
+        request_id=request_id,
+    )
+
+
+def loaders_for(services: Services, viewer: UserRecord | None) -> Loaders:
     loaders = Loaders(services.reads, see_emails=viewer is not None and viewer.is_admin)
     if viewer is not None:
         loaders.user_by_id.prime(viewer.id, viewer)
-    request_id = getattr(connection.state, "request_id", None) or uuid.uuid4().hex
-    return Context(services=services, viewer=viewer, loaders=loaders, request_id=request_id)
+    return loaders

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import strawberry
 from strawberry import Info
 from strawberry.permission import BasePermission
@@ -12,7 +14,7 @@ from resolvers.context import Context
 from resolvers.permissions import IsAdmin, IsAuthenticated
 from schema.enums import JobStatus, Side
 from schema.models import Page
-from schema.types import CacheStats, Job, JobRecord, Trade, TradeReport, User
+from schema.types import CacheStats, Job, JobRecord, LiveStats, Trade, TradeReport, User
 from schema.validation import validated
 
 signed_in: list[type[BasePermission]] = [IsAuthenticated]
@@ -93,6 +95,17 @@ class Query:
             errors=cache.stats.errors,
             bypassed=cache.stats.bypassed,
             breaker_open=cache.breaker.is_open,
+        )
+
+    @strawberry.field(permission_classes=[IsAuthenticated, IsAdmin])
+    def live_stats(self, info: Info[Context, None]) -> LiveStats:
+        fanout = info.context.services.broadcaster.fanout
+        return LiveStats(
+            connections=fanout.counters.connections,
+            subscriptions=fanout.subscriber_count,
+            delivered=fanout.counters.delivered,
+            slow_consumers_closed=fanout.counters.slow_consumers_closed,
+            tasks=len(asyncio.all_tasks()),
         )
 
     @strawberry.field(

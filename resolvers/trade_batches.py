@@ -1,4 +1,4 @@
-"""`addTrades`: validate the whole batch, authorize it, write it at once, publish after commit."""
+"""`addTrades`: validate the whole batch, authorize it, write it at once, publish on commit."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from db import idempotency, trades, users
 from db.records import TradeRecord, UserRecord
+from events.fanout import TradeEvent
 from schema.errors import BadUserInput, Conflict, Forbidden
 from schema.inputs import TradeInput
 from schema.models import MAX_TRADES_PER_BATCH, TradeCreate
@@ -73,10 +74,10 @@ async def add_trades(
         )
     request_hash = _request_hash(batch)
     try:
-        async with services.sessions.begin() as session:
+        async with services.sessions() as session:
             if key is not None and (previous := await _replay(session, viewer, key, request_hash)):
                 return previous
-            await _check_users_exist(session, batch)
+            traders = await _traders(session, batch)
             added = await trades.insert_trades(
                 session,
                 [
@@ -98,6 +99,10 @@ async def add_trades(
                     request_hash=request_hash,
                     trade_ids=[t.id for t in added],
                 )
+            # Published only if the commit succeeds; an exception before it rolls back whole.
+            events = [TradeEvent(t, traders[t.user_id]) for t in added]
+            async with services.broadcaster.publish_after(events):
+                await session.commit()
     except IntegrityError:
         if key is None:
             raise
@@ -107,9 +112,8 @@ async def add_trades(
         if previous is None:
             raise
         return previous
-    # After commit only: a rolled-back batch neither invalidates nor publishes anything.
+    # After commit only: a rolled-back batch invalidates nothing.
     await services.reads.trades_added(t.user_id for t in added)
-    await services.broadcaster.publish(added)
     return added
 
 
@@ -127,11 +131,13 @@ async def _replay(
     return [by_id[trade_id] for trade_id in found.trade_ids if trade_id in by_id]
 
 
-async def _check_users_exist(session: Any, batch: list[TradeCreate]) -> None:
+async def _traders(session: Any, batch: list[TradeCreate]) -> dict[int, UserRecord]:
+    """The users the trades are for, by id; BAD_USER_INPUT for an id with no user."""
     wanted = {t.user_id for t in batch if t.user_id is not None}
-    existing = {u.id for u in await users.users_by_ids(session, list(wanted))}
+    found = {u.id: u for u in await users.users_by_ids(session, list(wanted))}
     for index, trade in enumerate(batch):
-        if trade.user_id not in existing:
+        if trade.user_id not in found:
             raise BadUserInput(
                 f"trades[{index}].userId: there is no user {trade.user_id}", argument="trades"
             )
+    return found

@@ -1,16 +1,71 @@
-"""The /graphql endpoint: Strawberry's FastAPI router plus WebSocket authentication."""
+"""The /graphql endpoint: Strawberry's FastAPI router, WebSocket authentication and accounting."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
+from strawberry.schema import BaseSchema
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.unset import UnsetType
 
 from auth.identity import viewer_for_token
-from resolvers.context import Context
+from resolvers.context import Context, get_context
+from settings import Settings
+
+
+@contextmanager
+def _counted(context: Context) -> Iterator[None]:
+    """Open sockets, for `liveStats`."""
+    counters = context.services.broadcaster.fanout.counters
+    counters.connections += 1
+    try:
+        yield
+    finally:
+        counters.connections -= 1
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    async def handle(self) -> None:
+        with _counted(self.context):
+            await super().handle()
+
+
+class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    """subscriptions-transport-ws (`graphql-ws`), only when WS_LEGACY_PROTOCOL enables it."""
+
+    async def handle(self) -> None:
+        with _counted(self.context):
+            await super().handle()
 
 
 class GraphQLView(GraphQLRouter[Context, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
+    def __init__(self, schema: BaseSchema, settings: Settings) -> None:
+        protocols = [GRAPHQL_TRANSPORT_WS_PROTOCOL]
+        if settings.ws_legacy_protocol:
+            protocols.append(GRAPHQL_WS_PROTOCOL)
+        super().__init__(
+            schema,
+            context_getter=get_context,
+            graphql_ide="graphiql",
+            subscription_protocols=protocols,
+            # Browsers send Origin on the handshake: pages on other origins than these (and the
+            # server's own) are refused even with a valid cookie. Non-browser clients send none.
+            allowed_origins=settings.cors_origins,
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
+            max_subscriptions_per_connection=settings.ws_max_subscriptions,
+        )
+
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Identify the socket by its cookie or bearer header, or by `connectionParams.authToken`.
 
@@ -22,5 +77,5 @@ class GraphQLView(GraphQLRouter[Context, None]):
             context.viewer = await viewer_for_token(context.services, token)
         if context.viewer is None:
             raise ConnectionRejectionError
-        context.loaders.user_by_id.prime(context.viewer.id, context.viewer)
+        context.refresh_loaders()
         return UnsetType()  # the singleton UNSET: acknowledge with no payload

@@ -69,6 +69,12 @@ class Page(BaseModel):
     offset: int = Field(default=0, ge=0)
 
 
+class TradeFilter(BaseModel):
+    """The arguments of `tradeAdded`."""
+
+    currency: Currency | None = None
+
+
 class TradeCreate(BaseModel):
     """One trade of an `addTrades` batch (the course's Trade model)."""
 

@@ -81,9 +81,11 @@ class Trade:
     price: Decimal
     amount: Decimal
     created_at: datetime
+    # Set on live events, which carry their trader: no lookup per subscriber.
+    trader: strawberry.Private[UserRecord | None] = None
 
     @classmethod
-    def from_record(cls, record: TradeRecord) -> Trade:
+    def from_record(cls, record: TradeRecord, trader: UserRecord | None = None) -> Trade:
         return cls(
             id=record.id,
             user_id=record.user_id,
@@ -92,10 +94,13 @@ class Trade:
             price=record.price,
             amount=record.amount,
             created_at=record.created_at,
+            trader=trader,
         )
 
     @strawberry.field
     async def user(self, info: strawberry.Info[Context, None]) -> User:
+        if self.trader is not None:
+            return User.from_record(self.trader)
         record = await info.context.loaders.user_by_id.load(self.user_id)
         if record is None:  # a foreign key rules it out
             raise LookupError(f"trade {self.id} has no user")
@@ -181,6 +186,17 @@ class JobRecord:
             finished_at=summary.finished_at,
             error=summary.error,
         )
+
+
+@strawberry.type(description="This process's live-trade counters (admins only).")
+class LiveStats:
+    connections: int = strawberry.field(description="Open WebSocket connections.")
+    subscriptions: int = strawberry.field(description="Active `tradeAdded` subscriptions.")
+    delivered: int = strawberry.field(description="Trades handed to subscribers so far.")
+    slow_consumers_closed: int = strawberry.field(
+        description="Subscribers cut off (socket closed with 1013) for falling too far behind."
+    )
+    tasks: int = strawberry.field(description="asyncio tasks alive in the process.")
 
 
 @strawberry.type(description="This process's query cache counters (admins only).")

@@ -14,10 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
+from redis import Redis
 
+from events.redis_broadcast import channel_for
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_SECRET
 from tests.databases import ROOT, PostgresTemplate, postgres_url
-from tests.test_uvicorn import Server, free_port, stop, wait_until_serving
+from tests.live.conftest import Live
+from tests.servers import Server, free_port, stop, wait_until_serving
 
 JOB_TIMEOUT = 30.0
 PASSWORD = "trade-secret-1"
@@ -152,3 +155,25 @@ def test_a_name_changed_on_one_process_is_not_served_stale_by_another(
     seen = _gql(a, token, query, id=user_id)
     assert seen["user"]["name"] == "Alicia"
     assert "Alicia" in [u["name"] for u in seen["users"]]
+
+
+def test_a_trade_added_on_one_process_reaches_subscribers_on_another(
+    deployment: tuple[Server, Server], redis_url: str
+) -> None:
+    a, b = deployment
+    live_a, live_b = Live(a), Live(b)
+    alice = live_b.sign_up("live@example.com", name="Alice")
+    admin = live_a.admin()
+    with live_a.socket() as one, live_a.socket() as two, live_b.socket() as local:
+        for ws in (one, two, local):
+            ws.init({"authToken": alice.token})
+            ws.subscribe()
+        live_a.wait_for(admin, lambda s: s["subscriptions"] == 2)
+        live_b.wait_for(admin, lambda s: s["subscriptions"] == 1)
+        ids = live_b.add(alice.token, "BTC", "ETH")
+        for ws in (one, two, local):
+            assert [ws.next_trade()["id"] for _ in ids] == ids
+    # One Redis subscription per API process, however many sockets each serves.
+    channel = channel_for(redis_url)
+    with Redis.from_url(redis_url) as redis:
+        assert redis.pubsub_numsub(channel) == [(channel.encode(), 2)]

@@ -1,4 +1,5 @@
-"""Live trades over graphql-transport-ws: committed trades reach subscribers, by currency."""
+"""Live trades in-process (Starlette's TestClient) on both databases; tests/live has the
+real-socket tests."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from starlette.websockets import WebSocketDisconnect
 
 from main import create_app
 from services import Services
@@ -45,7 +45,7 @@ def _add(client: TestClient, token: str, *currencies: str) -> None:
 def _wait_for_subscribers(client: TestClient, count: int) -> None:
     services: Services = client.app.state.services  # type: ignore[attr-defined]
     deadline = time.monotonic() + 5
-    while services.broadcaster.subscriber_count < count:
+    while services.broadcaster.fanout.subscriber_count < count:
         assert time.monotonic() < deadline, "the subscription never started"
         time.sleep(0.01)
 
@@ -105,14 +105,3 @@ def test_rejected_batch_publishes_nothing(sync_client: TestClient) -> None:
         _add(sync_client, token, "EUR")
         # The first event the subscriber sees is the later, valid trade.
         assert ws.receive_json()["payload"]["data"]["tradeAdded"]["currency"] == "EUR"
-
-
-@pytest.mark.parametrize("token", [None, "not-a-jwt"])
-def test_socket_without_identity_is_closed_with_4403(
-    sync_client: TestClient, token: str | None
-) -> None:
-    with sync_client.websocket_connect("/graphql", subprotocols=[PROTOCOL]) as ws:
-        ws.send_json({"type": "connection_init", "payload": {"authToken": token}})
-        with pytest.raises(WebSocketDisconnect) as closed:
-            ws.receive_json()
-    assert closed.value.code == 4403

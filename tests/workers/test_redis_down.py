@@ -1,4 +1,5 @@
-"""REDIS_URL points where nothing listens: registration still succeeds; a report fails visibly."""
+"""REDIS_URL points where nothing listens: registration and trades still succeed; a report fails
+visibly."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from db.models import Job, Notification
 from services import Services
 from settings import Settings
 from tests.conftest import Api, make_settings
-from tests.graphql.helpers import REQUEST_TRADE_REPORT, error_code
+from tests.graphql.helpers import REQUEST_TRADE_REPORT, added, error_code, trade
 from tests.workers.conftest import all_rows
 
 
@@ -36,3 +37,13 @@ async def test_report_that_cannot_be_queued_is_recorded_as_failed(
     assert error_code(body) == "INTERNAL_SERVER_ERROR"
     [record] = await all_rows(services, Job)
     assert (record.status, record.error) == ("failed", "could not be queued")
+
+
+async def test_trades_commit_though_live_trades_cannot_be_published(
+    api: Api, services: Services
+) -> None:
+    """Pub/sub is at most once: the events are dropped (and logged), the batch is kept."""
+    _, token = await api.signup("alice@example.com", "Alice")
+    [new] = await added(api, token, [trade("BTC")])
+    listed = await api.gql("{ trades { id } }", token=token)
+    assert listed == {"data": {"trades": [{"id": new["id"]}]}}

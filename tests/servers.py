@@ -1,0 +1,107 @@
+"""Real uvicorn processes for the tests: started on free ports from environment variables."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_SECRET
+from tests.databases import ROOT
+
+START_TIMEOUT = 20.0
+STOP_TIMEOUT = 10.0
+
+
+@dataclass
+class Server:
+    base_url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def wait_until_serving(server: Server) -> None:
+    """Poll until the server answers, for at most START_TIMEOUT seconds."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(f"uvicorn exited with {server.process.returncode}:\n{server.output()}")
+        try:
+            if httpx.get(f"{server.base_url}/openapi.json", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"uvicorn did not answer within {START_TIMEOUT} s:\n{server.output()}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it does not exit in time; always reaps the process."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=STOP_TIMEOUT)
+
+
+def start_uvicorn(database_url: str, log: Path, **overrides: str) -> Server:
+    """`python -m uvicorn main:app`, configured only through environment variables."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "JWT_SECRET": TEST_SECRET,
+        "FIRST_ADMIN_EMAIL": ADMIN_EMAIL,
+        "FIRST_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "ENVIRONMENT": "development",
+        "CORS_ORIGINS": "http://app.example",
+    }
+    env.pop("REDIS_URL", None)
+    env.update({name.upper(): value for name, value in overrides.items()})
+    command = [sys.executable, "-m", "uvicorn", "main:app", "--host", "127.0.0.1"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603 - a fixed command line
+            [*command, "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    return Server(base_url=f"http://127.0.0.1:{port}", process=process, log=log)
+
+
+@contextmanager
+def uvicorn_servers(database_url: str, *logs: Path, **overrides: str) -> Iterator[list[Server]]:
+    """One server per log file, all started at once on the same database, stopped at exit."""
+    servers: list[Server] = []
+    try:
+        for log in logs:
+            servers.append(start_uvicorn(database_url, log, **overrides))
+        for server in servers:
+            wait_until_serving(server)
+        yield servers
+    finally:
+        for server in servers:
+            stop(server.process)
