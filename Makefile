@@ -6,7 +6,7 @@ PORT ?= 8000
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
 
-.PHONY: run test lint format schema install
+.PHONY: run test lint format schema install bench-live
 
 $(UV):
 	python3 -m venv .tools
@@ -38,3 +38,7 @@ format: install
 # The served schema, exported for review; tests fail when it drifts from this file.
 schema: install
 	$(RUN) python manage.py export-schema
+
+# Live-trade fan-out: 100 and 1,000 subscribers on one and two processes (needs PostgreSQL, Redis).
+bench-live: install
+	$(RUN) python -m bench.live

@@ -52,6 +52,9 @@ class LiveCounters:
     connections: int = 0
     delivered: int = 0
     slow_consumers_closed: int = 0
+    # Selections executed for events, and deliveries that reused another subscriber's result.
+    executions: int = 0
+    shared_results: int = 0
 
 
 class Fanout:

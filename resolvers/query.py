@@ -105,6 +105,8 @@ class Query:
             subscriptions=fanout.subscriber_count,
             delivered=fanout.counters.delivered,
             slow_consumers_closed=fanout.counters.slow_consumers_closed,
+            executions=fanout.counters.executions,
+            shared_results=fanout.counters.shared_results,
             tasks=len(asyncio.all_tasks()),
         )
 

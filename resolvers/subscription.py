@@ -37,7 +37,6 @@ class Subscription:
         try:
             async with context.services.broadcaster.subscribe(wanted) as subscriber:
                 async for event in subscriber.events():
-                    context.refresh_loaders()
                     yield Trade.from_record(event.trade, trader=event.user)
         except SlowConsumerError as error:
             await _close_socket(context, SLOW_CONSUMER_CLOSE_CODE, str(error))

@@ -12,6 +12,7 @@ from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.subscription import Subscription
 from schema.errors import ErrorCodes, log_unexpected
+from schema.execution import SharedEventExecutor
 from schema.scalars import SCALAR_OVERRIDES
 
 
@@ -30,4 +31,5 @@ schema = TradingSchema(
     subscription=Subscription,
     extensions=[ErrorCodes],
     scalar_overrides=SCALAR_OVERRIDES,
+    execution_context_class=SharedEventExecutor,
 )

@@ -196,6 +196,11 @@ class LiveStats:
     slow_consumers_closed: int = strawberry.field(
         description="Subscribers cut off (socket closed with 1013) for falling too far behind."
     )
+    executions: int = strawberry.field(description="Subscription selections executed for events.")
+    shared_results: int = strawberry.field(
+        description="Events delivered with a result another subscriber's identical selection "
+        "already computed."
+    )
     tasks: int = strawberry.field(description="asyncio tasks alive in the process.")
 
 

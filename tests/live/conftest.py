@@ -29,7 +29,10 @@ TRADE_ADDED = (
     "{ id currency side price amount user { id name email } } }"
 )
 ADD_TRADES = "mutation($t: [TradeInput!]!) { addTrades(trades: $t) { id } }"
-LIVE_STATS = "{ liveStats { connections subscriptions delivered slowConsumersClosed tasks } }"
+LIVE_STATS = (
+    "{ liveStats { connections subscriptions delivered slowConsumersClosed executions "
+    "sharedResults tasks } }"
+)
 
 
 @dataclass(frozen=True)

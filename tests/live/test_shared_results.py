@@ -1,0 +1,57 @@
+"""Subscribers with the same selection share one execution per event, and never another
+viewer's private fields."""
+
+from __future__ import annotations
+
+from tests.live.conftest import Live
+
+PUBLIC = "subscription { tradeAdded { id currency user { id name } } }"
+PRIVATE = "subscription { tradeAdded { id user { id name email } } }"
+
+
+def test_identical_selections_share_one_execution(live: Live) -> None:
+    admin = live.admin()
+    alice, bob = live.sign_up("share-a@example.com"), live.sign_up("share-b@example.com")
+    with live.socket() as a, live.socket() as b, live.socket() as c:
+        for ws, account in ((a, alice), (b, bob), (c, bob)):
+            ws.init({"authToken": account.token})
+            ws.subscribe(query=PUBLIC)
+        before = live.wait_for(admin, lambda s: s["subscriptions"] >= 3)
+        [trade_id] = live.add(alice.token, "BTC")
+        received = [ws.next_trade() for ws in (a, b, c)]
+        after = live.stats(admin)
+    assert all(r == received[0] for r in received)
+    assert received[0]["id"] == trade_id
+    assert after["executions"] - before["executions"] == 1
+    assert after["sharedResults"] - before["sharedResults"] == 2
+
+
+def test_viewer_dependent_selections_are_shared_per_viewer_only(live: Live) -> None:
+    admin = live.admin()
+    alice = live.sign_up("private-a@example.com", name="Alice")
+    bob = live.sign_up("private-b@example.com", name="Bob")
+    sockets = [(alice, "private-a@example.com"), (bob, None), (admin, "private-a@example.com")]
+    with live.socket() as a, live.socket() as b, live.socket() as c:
+        for ws, (account, _) in zip((a, b, c), sockets, strict=True):
+            ws.init({"authToken": account.token})
+            ws.subscribe(query=PRIVATE)
+        before = live.wait_for(admin, lambda s: s["subscriptions"] >= 3)
+        live.add(alice.token, "ETH")
+        emails = [ws.next_trade()["user"]["email"] for ws in (a, b, c)]
+        after = live.stats(admin)
+    assert emails == [expected for _, expected in sockets]
+    assert after["executions"] - before["executions"] == 3
+
+
+def test_different_variables_are_executed_apart(live: Live) -> None:
+    admin, alice = live.admin(), live.sign_up("vars@example.com")
+    with live.socket() as everything, live.socket() as btc:
+        everything.init({"authToken": alice.token})
+        everything.subscribe()
+        btc.init({"authToken": alice.token})
+        btc.subscribe(currency="BTC")
+        before = live.wait_for(admin, lambda s: s["subscriptions"] >= 2)
+        [trade_id] = live.add(alice.token, "BTC")
+        assert everything.next_trade()["id"] == btc.next_trade()["id"] == trade_id
+        after = live.stats(admin)
+    assert after["executions"] - before["executions"] == 2
