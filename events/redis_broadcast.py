@@ -29,6 +29,7 @@ OUTBOX_SIZE = 10_000
 # How long start() waits for the first subscription before serving anyway (fail open).
 READY_TIMEOUT = 2.0
 MAX_RECONNECT_DELAY = 5.0
+CLIENT_NAME = "trading-api-live"
 
 EVENTS: Codec[list[TradeEvent]] = Codec(
     lambda events: [[astuple(e.trade), astuple(e.user)] for e in events],
@@ -45,7 +46,10 @@ def channel_for(url: str) -> str:
 class RedisBroadcaster(Broadcaster):
     def __init__(self, url: str, queue_size: int) -> None:
         super().__init__(queue_size)
-        self._redis: Redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        # Named, so operators (and tests) can tell these connections apart in CLIENT LIST.
+        self._redis: Redis = Redis.from_url(
+            url, socket_connect_timeout=2, socket_timeout=5, client_name=CLIENT_NAME
+        )
         self.channel = channel_for(url)
         # Publishing keeps commit order: one task sends the outbox in FIFO order.
         self._outbox: asyncio.Queue[bytes] = asyncio.Queue(OUTBOX_SIZE)

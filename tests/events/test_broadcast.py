@@ -1,0 +1,89 @@
+"""The fan-out inside a process, and the Redis broadcaster's recovery from a lost connection."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from redis.asyncio import Redis
+
+from db.records import TradeRecord, UserRecord
+from events.broadcast import Broadcaster
+from events.fanout import Fanout, SlowConsumerError, TradeEvent
+from events.redis_broadcast import CLIENT_NAME, RedisBroadcaster
+
+NOW = datetime(2026, 11, 29, tzinfo=UTC)
+TRADER = UserRecord(1, "t@example.com", "Trader", "user", True, NOW)
+
+
+def event(trade_id: int, currency: str = "BTC") -> TradeEvent:
+    trade = TradeRecord(trade_id, 1, currency, "BUY", Decimal("1.5"), Decimal("2"), NOW)
+    return TradeEvent(trade, TRADER)
+
+
+async def next_id(events: AsyncIterator[TradeEvent]) -> int:
+    return (await asyncio.wait_for(anext(events), 5)).trade.id
+
+
+async def test_filtered_subscribers_get_only_their_currency_in_order() -> None:
+    fanout = Fanout(queue_size=10)
+    async with fanout.subscribe() as everything, fanout.subscribe("ETH") as eth:
+        fanout.deliver([event(1, "BTC"), event(2, "ETH"), event(3, "ETH")])
+        all_events, eth_events = everything.events(), eth.events()
+        assert [await next_id(all_events) for _ in range(3)] == [1, 2, 3]
+        assert [await next_id(eth_events) for _ in range(2)] == [2, 3]
+        assert fanout.counters.delivered == 5
+    assert fanout.subscriber_count == 0
+
+
+async def test_a_full_queue_cuts_off_that_subscriber_only() -> None:
+    fanout = Fanout(queue_size=2)
+    async with fanout.subscribe() as slow, fanout.subscribe() as fast:
+        fast_events = fast.events()
+        for trade_id in range(1, 4):
+            fanout.deliver([event(trade_id)])
+            assert await next_id(fast_events) == trade_id
+        assert fanout.subscriber_count == 1
+        assert fanout.counters.slow_consumers_closed == 1
+        with pytest.raises(SlowConsumerError, match="more than 2 trades behind"):
+            await anext(slow.events())
+    assert fanout.subscriber_count == 0
+
+
+async def test_publish_after_publishes_only_when_the_block_succeeds() -> None:
+    broadcaster = Broadcaster(queue_size=10)
+    async with broadcaster.subscribe() as subscriber:
+        with pytest.raises(RuntimeError):
+            async with broadcaster.publish_after([event(1)]):
+                raise RuntimeError("commit failed")
+        async with broadcaster.publish_after([event(2)]):
+            pass
+        assert await next_id(subscriber.events()) == 2
+
+
+async def test_redis_listener_resubscribes_after_its_connection_is_killed(redis_url: str) -> None:
+    broadcaster = RedisBroadcaster(redis_url, queue_size=10)
+    await broadcaster.start()
+    try:
+        async with broadcaster.subscribe() as subscriber, Redis.from_url(redis_url) as admin:
+            events = subscriber.events()
+            broadcaster.publish([event(1)])
+            assert await next_id(events) == 1
+            ours = [c for c in await admin.client_list() if c["name"] == CLIENT_NAME]
+            assert ours, "the broadcaster's connections are named"
+            for client in ours:
+                await admin.client_kill_filter(_id=client["id"])
+            # At most once: what is published before the listener is back is lost, so wait.
+            await asyncio.sleep(0.5)
+            for _ in range(100):
+                [(_, listeners)] = await admin.pubsub_numsub(broadcaster.channel)
+                if listeners == 1:
+                    break
+                await asyncio.sleep(0.1)
+            broadcaster.publish([event(2)])
+            assert await next_id(events) == 2
+    finally:
+        await broadcaster.close()
