@@ -13,9 +13,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from auth.accounts import EmailTakenError, ensure_admin
 from auth.routes import router as auth_router
 from resolvers.view import GraphQLView
-from schema.schema import schema
+from schema.schema import create_schema
 from services import start_services
 from settings import Settings, get_settings
+from web.body_limit import BodySizeLimit
 
 logger = logging.getLogger("trading_api")
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -51,9 +52,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(auth_router)
     app.include_router(
-        GraphQLView(schema, settings),
+        GraphQLView(create_schema(settings), settings),
         prefix="/graphql",
     )
+    # Added first, so it runs inside CORS: a browser can read the 413 of a refused body.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

@@ -97,8 +97,9 @@ def prepare() -> None:
 
 def export_schema() -> None:
     """Write the served SDL to schema.graphql (tests fail when it drifts)."""
-    from schema.schema import schema
+    from schema.schema import create_schema
 
+    schema = create_schema(get_settings())
     SCHEMA_FILE.write_text(schema.as_str() + "\n")
     print(f"- wrote {SCHEMA_FILE.name}")
 

@@ -69,6 +69,20 @@ class Settings(BaseSettings):
     # later); keep it above the largest batch (1,000 trades) a subscriber should absorb.
     ws_subscriber_queue: int = Field(default=5_000, gt=0)
 
+    # Query limits: operations beyond them are refused before they run (README, Security).
+    graphql_max_depth: int = Field(default=10, gt=0)
+    graphql_max_aliases: int = Field(default=30, gt=0)
+    # Parsing stops beyond this many tokens; large trade batches belong in variables.
+    graphql_max_tokens: int = Field(default=5_000, gt=0)
+    # Fields an operation may resolve, list limits multiplied through nesting.
+    graphql_max_cost: int = Field(default=10_000, gt=0)
+    # Request bodies beyond this are refused with 413 before they are read whole.
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    # Introspection, GraphiQL and "Did you mean" suggestions: on in development, off in
+    # production unless set.
+    graphql_introspection: bool | None = None
+    graphql_ide: bool | None = None
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, origins: object) -> object:
@@ -99,6 +113,18 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def graphql_introspection_enabled(self) -> bool:
+        return (
+            not self.is_production
+            if self.graphql_introspection is None
+            else self.graphql_introspection
+        )
+
+    @property
+    def graphql_ide_enabled(self) -> bool:
+        return not self.is_production if self.graphql_ide is None else self.graphql_ide
 
     @property
     def signing_key(self) -> str:

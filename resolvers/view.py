@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+from fastapi import Depends
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.schema import BaseSchema
@@ -19,6 +20,7 @@ from strawberry.types.unset import UnsetType
 from auth.identity import viewer_for_token
 from resolvers.context import Context, get_context
 from settings import Settings
+from web.csrf import require_preflight
 
 
 @contextmanager
@@ -57,13 +59,14 @@ class GraphQLView(GraphQLRouter[Context, None]):
         super().__init__(
             schema,
             context_getter=get_context,
-            graphql_ide="graphiql",
+            graphql_ide="graphiql" if settings.graphql_ide_enabled else None,
             subscription_protocols=protocols,
             # Browsers send Origin on the handshake: pages on other origins than these (and the
             # server's own) are refused even with a valid cookie. Non-browser clients send none.
             allowed_origins=settings.cors_origins,
             connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
             max_subscriptions_per_connection=settings.ws_max_subscriptions,
+            dependencies=[Depends(require_preflight)],
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

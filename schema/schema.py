@@ -1,11 +1,13 @@
-"""Assembles the strawberry.Schema served at /graphql."""
+"""Assembles the strawberry.Schema served at /graphql, with the limits the settings ask for."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from resolvers.mutation import Mutation
@@ -13,23 +15,37 @@ from resolvers.query import Query
 from resolvers.subscription import Subscription
 from schema.errors import ErrorCodes, log_unexpected
 from schema.execution import SharedEventExecutor
+from schema.limits import limit_extensions
 from schema.scalars import SCALAR_OVERRIDES
+from settings import Settings
+
+# graphql-core's hints name fields, arguments, types and enum values a client did not ask about.
+SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
 
 
 class TradingSchema(strawberry.Schema):
+    hide_suggestions = False
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
+        if self.hide_suggestions:
+            for error in errors:
+                error.message = SUGGESTION.sub("", error.message)
         # Expected errors (bad input, permissions) are answers, not incidents: log the rest.
         context: Any = execution_context.context if execution_context else None
         log_unexpected(errors, getattr(context, "request_id", None))
 
 
-schema = TradingSchema(
-    query=Query,
-    mutation=Mutation,
-    subscription=Subscription,
-    extensions=[ErrorCodes],
-    scalar_overrides=SCALAR_OVERRIDES,
-    execution_context_class=SharedEventExecutor,
-)
+def create_schema(settings: Settings) -> TradingSchema:
+    built = TradingSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=[ErrorCodes, *limit_extensions(settings)],
+        scalar_overrides=SCALAR_OVERRIDES,
+        execution_context_class=SharedEventExecutor,
+        config=StrawberryConfig(disable_field_suggestions=settings.is_production),
+    )
+    built.hide_suggestions = settings.is_production
+    return built

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,19 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 def services(app: FastAPI) -> Services:
     services: Services = app.state.services
     return services
+
+
+@asynccontextmanager
+async def serve(
+    settings: Settings, base_url: str = "http://testserver"
+) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
+    """An app started (lifespan and all) with a client that talks to it in-process."""
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=base_url) as client,
+    ):
+        yield client, app
 
 
 @pytest.fixture

@@ -7,14 +7,12 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-import httpx
 import pytest
 from redis.asyncio import Redis
 
-from main import create_app
 from services import Services
 from settings import Settings
-from tests.conftest import Api, make_settings
+from tests.conftest import Api, make_settings, serve
 
 USERS = "{ users(limit: 100) { id name email } }"
 USER = "query($id: Int!) { user(id: $id) { id name email degrees { name } trades { id } } }"
@@ -29,13 +27,7 @@ def process_factory(settings: Settings) -> Process:
 
     @asynccontextmanager
     async def process() -> AsyncIterator[tuple[Api, Services]]:
-        app = create_app(settings)
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app), base_url="http://testserver"
-            ) as client,
-        ):
+        async with serve(settings) as (client, app):
             yield Api(client), app.state.services
 
     return process

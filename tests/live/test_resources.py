@@ -23,7 +23,10 @@ BULKY = (
 @pytest.fixture(scope="module")
 def small_queues(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     yield from start_live(
-        sqlite_template, tmp_path_factory.mktemp("queues"), ws_subscriber_queue=str(QUEUE)
+        sqlite_template,
+        tmp_path_factory.mktemp("queues"),
+        ws_subscriber_queue=str(QUEUE),
+        graphql_max_aliases="100",  # BULKY's aliases
     )
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from graphql import build_schema, find_breaking_changes, print_schema
 
-from schema.schema import schema
+from schema.schema import create_schema
+from settings import Settings
 from tests.databases import ROOT
 
 CONTRACT = (ROOT / "tests" / "contract.graphql").read_text()
+
+schema = create_schema(Settings())
 
 
 def test_served_schema_does_not_break_the_contract() -> None:

@@ -1,0 +1,150 @@
+"""Limits on what one operation may ask for, refused before anything runs.
+
+Depth, aliases and tokens use Strawberry's extensions. The cost budget is ours: Strawberry has
+no cost analysis. An operation's cost counts every field it may resolve, multiplying each list
+field's children by how many items it can return (its `limit` argument, from the literal or the
+variables, else the argument's default), so `users(limit: 100) { trades(limit: 100) { id } }`
+costs about 100 x 100.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from functools import partial
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationContext,
+    ValidationRule,
+    VariableNode,
+    get_named_type,
+    is_list_type,
+    is_non_null_type,
+)
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+
+from schema.models import MAX_PAGE
+from settings import Settings
+
+QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+# Items assumed for list fields without a `limit` argument (a user's degrees, a batch's trades).
+UNBOUNDED_LIST_ITEMS = 10
+
+
+def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
+    """Factories (one extension per request) for the limits the settings ask for."""
+    extensions: list[Callable[[], SchemaExtension]] = [
+        partial(QueryDepthLimiter, max_depth=settings.graphql_max_depth),
+        partial(MaxAliasesLimiter, max_alias_count=settings.graphql_max_aliases),
+        partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
+        partial(CostLimiter, max_cost=settings.graphql_max_cost),
+    ]
+    if not settings.graphql_introspection_enabled:
+        extensions.append(DisableIntrospection)
+    return extensions
+
+
+class CostLimiter(SchemaExtension):
+    def __init__(self, max_cost: int) -> None:
+        self.max_cost = max_cost
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        rule = partial(_CostRule, max_cost=self.max_cost, variables=context.variables or {})
+        context.validation_rules = (*context.validation_rules, rule)  # type: ignore[arg-type]
+        yield
+
+
+class _CostRule(ValidationRule):
+    def __init__(
+        self, context: ValidationContext, *, max_cost: int, variables: Mapping[str, Any]
+    ) -> None:
+        super().__init__(context)
+        self.max_cost = max_cost
+        self.variables = variables
+
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+        self.operation = node
+        root = self.context.schema.get_root_type(node.operation)
+        if root is None:
+            return
+        cost = self._selection_cost(node.selection_set, root, frozenset())
+        if cost > self.max_cost:
+            self.report_error(
+                GraphQLError(
+                    f"Operation cost {cost} exceeds the budget of {self.max_cost}: "
+                    "ask for smaller pages or fewer nested lists",
+                    node,
+                    extensions={"code": QUERY_TOO_COMPLEX, "cost": cost, "budget": self.max_cost},
+                )
+            )
+
+    def _selection_cost(
+        self, selection_set: SelectionSetNode, parent: GraphQLNamedType, seen: frozenset[str]
+    ) -> int:
+        if not isinstance(parent, GraphQLObjectType):
+            return 0
+        cost = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                cost += self._field_cost(selection, parent, seen)
+            elif isinstance(selection, InlineFragmentNode):
+                cost += self._selection_cost(selection.selection_set, parent, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.context.get_fragment(name)
+                if fragment is not None and name not in seen:  # cycles are NoFragmentCycles' job
+                    cost += self._selection_cost(fragment.selection_set, parent, seen | {name})
+            if cost > self.max_cost:
+                break  # enough to refuse; do not walk the rest of a huge document
+        return cost
+
+    def _field_cost(self, node: FieldNode, parent: GraphQLObjectType, seen: frozenset[str]) -> int:
+        field = parent.fields.get(node.name.value)
+        if field is None or node.selection_set is None:
+            return 1  # a leaf, or an unknown field that validation reports anyway
+        field_type = field.type.of_type if is_non_null_type(field.type) else field.type
+        items = self._list_items(node, field.args) if is_list_type(field_type) else 1
+        children = self._selection_cost(node.selection_set, get_named_type(field.type), seen)
+        return 1 + items * children
+
+    def _list_items(self, node: FieldNode, args: Mapping[str, Any]) -> int:
+        if "limit" not in args:
+            return UNBOUNDED_LIST_ITEMS
+        for argument in node.arguments or ():
+            if argument.name.value != "limit":
+                continue
+            value = argument.value
+            if isinstance(value, IntValueNode):
+                return max(int(value.value), 0)
+            if isinstance(value, VariableNode):
+                given = self.variables.get(value.name.value, self._declared_default(value))
+                if isinstance(given, int) and not isinstance(given, bool):
+                    return max(given, 0)
+                # A bad value is refused when variables are coerced; price the worst case here.
+                return MAX_PAGE
+        default = args["limit"].default_value
+        return default if isinstance(default, int) else UNBOUNDED_LIST_ITEMS
+
+    def _declared_default(self, variable: VariableNode) -> int | None:
+        """`$n` in `query($n: Int = 50)` is 50 when the request sends no `n`."""
+        for definition in self.operation.variable_definitions or ():
+            if definition.variable.name.value == variable.name.value:
+                default = definition.default_value
+                return int(default.value) if isinstance(default, IntValueNode) else None
+        return None

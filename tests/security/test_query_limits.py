@@ -1,0 +1,163 @@
+"""Depth, aliases, tokens and the cost budget refuse abusive operations with a clear error."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Api, make_settings, serve
+
+INTROSPECTION = "{ __schema { queryType { name } } }"
+NESTED_ANCHOR = (
+    "{ users(limit: 50, offset: 200) { id name degrees { name createdAt } "
+    "trades(limit: 20) { id currency side price amount createdAt } } }"
+)
+
+
+async def post(api: Api, query: str, token: str, **variables: Any) -> dict[str, Any]:
+    response = await api.client.post(
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def code(body: dict[str, Any]) -> str:
+    assert body.get("data") is None, body
+    result: str = body["errors"][0]["extensions"]["code"]
+    return result
+
+
+@pytest.fixture
+async def token(api: Api) -> str:
+    return (await api.signup("limits@example.com"))[1]
+
+
+async def test_depth_beyond_the_limit_is_refused(api: Api, token: str) -> None:
+    deep = "{ me { trades { user { trades { user { trades { user { trades { user { trades { user { name } } } } } } } } } } } }"  # noqa: E501
+    body = await post(api, deep, token)
+    assert code(body) == "GRAPHQL_VALIDATION_FAILED"
+    assert "exceeds maximum operation depth of 10" in body["errors"][0]["message"]
+
+
+async def test_too_many_aliases_are_refused(api: Api, token: str) -> None:
+    aliased = "{ " + " ".join(f"a{i}: me {{ id }}" for i in range(31)) + " }"
+    body = await post(api, aliased, token)
+    assert code(body) == "GRAPHQL_VALIDATION_FAILED"
+    assert "aliases" in body["errors"][0]["message"]
+
+
+async def test_too_many_tokens_stop_parsing(api: Api, token: str) -> None:
+    huge = "{ " + "me { id } " * 1_500 + "}"
+    body = await post(api, huge, token)
+    assert code(body) == "GRAPHQL_PARSE_FAILED"
+    assert "more than 5000 tokens" in body["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "cost"),
+    [
+        ("{ users(limit: 100) { trades(limit: 100) { id } } }", {}, 10_101),
+        (
+            "query($n: Int!) { users(limit: $n) { trades(limit: $n) { id } } }",
+            {"n": 100},
+            10_101,
+        ),
+        # A declared default prices the variable when the request does not send it.
+        ("query($n: Int = 100) { users(limit: $n) { trades(limit: $n) { id } } }", {}, 10_101),
+        # Fragments count like the fields they stand for.
+        (
+            "{ users(limit: 100) { ...T } } fragment T on User { trades(limit: 100) { id } }",
+            {},
+            10_101,
+        ),
+    ],
+    ids=["literal", "variables", "declared-default", "fragment"],
+)
+async def test_cost_beyond_the_budget_is_refused(
+    api: Api, token: str, query: str, variables: dict[str, Any], cost: int
+) -> None:
+    body = await post(api, query, token, **variables)
+    assert code(body) == "QUERY_TOO_COMPLEX"
+    assert body["errors"][0]["extensions"]["cost"] == cost
+    assert body["errors"][0]["extensions"]["budget"] == 10_000
+
+
+async def test_the_contract_workloads_fit_the_budget(api: Api, token: str) -> None:
+    body = await post(api, NESTED_ANCHOR, token)
+    assert "errors" not in body, body
+    body = await post(api, "{ users(limit: 50) { trades(limit: 20) { user { name } } } }", token)
+    assert "errors" not in body, body
+
+
+async def test_fragment_cycles_are_refused_without_recursing(api: Api, token: str) -> None:
+    cyclic = "{ ...A } fragment A on Query { me { id } ...B } fragment B on Query { ...A }"
+    body = await post(api, cyclic, token)
+    assert code(body) == "GRAPHQL_VALIDATION_FAILED"
+    assert any("Cannot spread fragment" in e["message"] for e in body["errors"])
+
+
+async def test_batched_requests_are_refused(api: Api) -> None:
+    response = await api.client.post("/graphql", json=[{"query": "{ me { id } }"}] * 1_000)
+    assert response.status_code == 400
+    assert "Batching is not enabled" in response.text
+
+
+async def test_a_body_beyond_the_limit_is_refused_with_413(api: Api) -> None:
+    big = {"query": "{ me { id } }", "variables": {"pad": "x" * 1_100_000}}
+    response = await api.client.post("/graphql", json=big)
+    assert response.status_code == 413
+    assert response.json() == {"detail": "Request body larger than 1048576 bytes"}
+
+
+async def test_a_chunked_body_beyond_the_limit_is_refused_with_413(api: Api) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"query": "{ me { id } }", "variables": {"pad": "'
+        for _ in range(20):
+            yield b"x" * 100_000
+        yield b'"}}'
+
+    response = await api.client.post(
+        "/graphql", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+@pytest.fixture
+async def production(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = make_settings(
+        database_url, environment="production", jwt_secret="k3y-" + "abcdefghijklmnopqrstuvwxyz0123"
+    )
+    async with serve(settings, "https://testserver") as (client, _):
+        yield client
+
+
+async def test_production_turns_off_introspection_ide_and_suggestions(
+    production: httpx.AsyncClient,
+) -> None:
+    introspection = await production.post(
+        "/graphql", json={"query": "{ __schema { types { name } } }"}
+    )
+    assert "introspection" in introspection.json()["errors"][0]["message"].lower()
+    ide = await production.get("/graphql", headers={"accept": "text/html"})
+    assert ide.status_code == 404
+    typo = await production.post("/graphql", json={"query": "{ usr { id } }"})
+    message = typo.json()["errors"][0]["message"]
+    assert message == "Cannot query field 'usr' on type 'Query'."
+    enum = await production.post("/graphql", json={"query": "{ trades(side: BYU) { id } }"})
+    assert "Did you mean" not in enum.text
+
+
+async def test_development_keeps_them(api: Api) -> None:
+    typo = await api.client.post("/graphql", json={"query": "{ usr { id } }"})
+    assert "Did you mean 'user'" in typo.json()["errors"][0]["message"]
+    introspection = await api.client.post(
+        "/graphql", json={"query": "{ __schema { queryType { name } } }"}
+    )
+    assert introspection.json() == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
