@@ -17,6 +17,8 @@ from schema.schema import create_schema
 from services import start_services
 from settings import Settings, get_settings
 from web.body_limit import BodySizeLimit
+from web.errors import add_database_error_handlers
+from web.health import router as health_router
 
 logger = logging.getLogger("trading_api")
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -51,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(auth_router)
+    app.include_router(health_router)
+    add_database_error_handlers(app)
     app.include_router(
         GraphQLView(create_schema(settings), settings),
         prefix="/graphql",

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from cache.backends import Backend, MemoryBackend, RedisBackend
 from cache.query_cache import QueryCache
 from cache.reads import CachedReads
-from db.engine import create_engine, create_session_factory
+from db.engine import create_engine, create_session_factory, engine_options
 from events.broadcast import Broadcaster
 from events.redis_broadcast import RedisBroadcaster
 from settings import Settings
@@ -32,7 +32,7 @@ class Services:
 
 @asynccontextmanager
 async def start_services(settings: Settings) -> AsyncIterator[Services]:
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, **engine_options(settings))
     sessions = create_session_factory(engine)
     cache = QueryCache(
         _cache_backend(settings),

@@ -33,6 +33,12 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///./trading.db"
     redis_url: str | None = None
+    # Database connections: how many, and how long to wait before failing instead of hanging.
+    db_pool_size: int = Field(default=10, gt=0)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout_seconds: float = Field(default=2, gt=0)
+    db_connect_timeout_seconds: float = Field(default=3, gt=0)
+    db_statement_timeout_seconds: float = Field(default=30, gt=0)
     # Query result cache: Redis when REDIS_URL is set, else an in-process LRU. 0 turns it off.
     cache_ttl_seconds: int = Field(default=60, ge=0)
     cache_max_entries: int = Field(default=10_000, gt=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -13,6 +13,33 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from settings import Settings
+
+
+def engine_options(settings: Settings) -> dict[str, Any]:
+    """Fail fast: a database that is down or a full pool is an error in seconds, not a hang."""
+    options: dict[str, Any] = {"pool_timeout": settings.db_pool_timeout_seconds}
+    if settings.database_url.startswith("postgresql"):
+        options |= {
+            "pool_size": settings.db_pool_size,
+            "max_overflow": settings.db_max_overflow,
+            # asyncpg: seconds to connect, and the longest one statement may run.
+            "connect_args": {
+                "timeout": settings.db_connect_timeout_seconds,
+                "command_timeout": settings.db_statement_timeout_seconds,
+            },
+        }
+    return options
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """The database could not be reached, dropped the connection, or had none to spare."""
+    if isinstance(error, OSError | exc.TimeoutError):  # refused, unreachable, pool exhausted
+        return True
+    return isinstance(error, exc.DBAPIError) and (
+        error.connection_invalidated or isinstance(error, exc.OperationalError | exc.InterfaceError)
+    )
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import IdempotencyKey
 
 
-async def find(session: AsyncSession, user_id: int, key: str) -> IdempotencyKey | None:
+async def find(
+    session: AsyncSession, user_id: int, key: str, *, not_before: datetime
+) -> IdempotencyKey | None:
+    """The live record for the key. One older than `not_before` has expired: it is deleted in
+    this transaction, so the key starts afresh even before the hourly purge runs."""
     query = select(IdempotencyKey).where(
         IdempotencyKey.user_id == user_id, IdempotencyKey.key == key
     )
-    return (await session.execute(query)).scalar_one_or_none()
+    found = (await session.execute(query)).scalar_one_or_none()
+    if found is not None and found.created_at < not_before:
+        await session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == found.id))
+        return None
+    return found
 
 
 async def record(

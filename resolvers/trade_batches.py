@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -11,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from db import idempotency, trades, users
 from db.records import TradeRecord, UserRecord
+from db.types import utcnow
 from events.fanout import TradeEvent
 from schema.errors import BadUserInput, Conflict, Forbidden
 from schema.inputs import TradeInput
@@ -73,9 +75,12 @@ async def add_trades(
             f"idempotencyKey: 1 to {MAX_KEY_LENGTH} characters", argument="idempotencyKey"
         )
     request_hash = _request_hash(batch)
+    ttl = timedelta(hours=services.settings.idempotency_ttl_hours)
     try:
         async with services.sessions() as session:
-            if key is not None and (previous := await _replay(session, viewer, key, request_hash)):
+            if key is not None and (
+                previous := await _replay(session, viewer, key, request_hash, ttl)
+            ):
                 return previous
             traders = await _traders(session, batch)
             added = await trades.insert_trades(
@@ -108,7 +113,7 @@ async def add_trades(
             raise
         # A concurrent call with the same key committed first; this one rolled back whole.
         async with services.sessions() as session:
-            previous = await _replay(session, viewer, key, request_hash)
+            previous = await _replay(session, viewer, key, request_hash, ttl)
         if previous is None:
             raise
         return previous
@@ -118,9 +123,9 @@ async def add_trades(
 
 
 async def _replay(
-    session: Any, viewer: UserRecord, key: str, request_hash: str
+    session: Any, viewer: UserRecord, key: str, request_hash: str, ttl: timedelta
 ) -> list[TradeRecord] | None:
-    found = await idempotency.find(session, viewer.id, key)
+    found = await idempotency.find(session, viewer.id, key, not_before=utcnow() - ttl)
     if found is None:
         return None
     if found.request_hash != request_hash:

@@ -14,7 +14,12 @@ from typing import Any
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
+from db.engine import is_unavailable
+
 logger = logging.getLogger("trading_api.errors")
+
+
+DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly"
 
 
 class PublicError(GraphQLError):
@@ -72,7 +77,9 @@ class ErrorCodes(SchemaExtension):
     def _public(error: GraphQLError, request_id: str | None) -> GraphQLError:
         if is_unexpected(error):
             return GraphQLError(
-                "Internal server error",
+                DATABASE_UNAVAILABLE
+                if error.original_error and is_unavailable(error.original_error)
+                else "Internal server error",
                 nodes=error.nodes,
                 path=error.path,
                 extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},

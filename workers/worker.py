@@ -12,7 +12,7 @@ from arq.typing import StartupShutdown, WorkerCoroutine
 from arq.worker import Function
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.engine import create_engine, create_session_factory
+from db.engine import create_engine, create_session_factory, engine_options
 from settings import Settings, get_settings
 from workers import reports, welcome
 from workers.purge import purge_expired
@@ -29,7 +29,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     """Build what the jobs share. Whoever builds the Worker may put settings and a sender in ctx."""
     settings: Settings = ctx.setdefault("settings", get_settings())
     ctx.setdefault("sender", DatabaseSender())
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, **engine_options(settings))
     ctx["engine"] = engine
     ctx["sessions"] = create_session_factory(engine)
 

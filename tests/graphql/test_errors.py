@@ -95,3 +95,17 @@ async def test_expected_errors_are_not_logged_as_incidents(
     body = await api.gql("{ users(limit: -1) { id } }", token=alice.token)
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert [r for r in caplog.records if r.name == ERROR_LOGGER] == []
+
+
+async def test_database_outage_inside_a_resolver_says_so(
+    client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(*_args: Any, **_kwargs: Any) -> Any:
+        raise ConnectionRefusedError(111, "Connect call failed ('10.0.0.5', 5432)")
+
+    monkeypatch.setattr("db.trades.trade_page", refused)
+    response = await post(client, "{ trades { id } }", alice.token)
+    [error] = response.json()["errors"]
+    assert error["message"] == "The database is unavailable; try again shortly"
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert "10.0.0.5" not in response.text

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
+from sqlalchemy import update
+
 from db.models import IdempotencyKey, Job, Trade
+from db.types import utcnow
 from services import Services
 from tests.conftest import Api
 from tests.graphql.conftest import Account
@@ -99,10 +103,10 @@ async def test_users_have_their_own_idempotency_keys(
 async def test_concurrent_calls_with_one_key_add_one_batch(
     api: Api, services: Services, alice: Account
 ) -> None:
-    """20 simultaneous retries of one request: one batch is written, all see its ids."""
+    """50 simultaneous retries of one request: one batch is written, all see its ids."""
     batch = [trade("BTC", "BUY", "100", "1"), trade("ETH", "SELL", "10", "3")]
     bodies = await asyncio.gather(
-        *(add_trades(api, alice.token, batch, key="retry-storm") for _ in range(20))
+        *(add_trades(api, alice.token, batch, key="retry-storm") for _ in range(50))
     )
     for body in bodies:
         assert "errors" not in body, body
@@ -111,6 +115,22 @@ async def test_concurrent_calls_with_one_key_add_one_batch(
     assert len(results[0]) == 2
     assert await count_rows(services, Trade) == 2
     assert await count_rows(services, IdempotencyKey) == 1
+
+
+async def test_an_expired_key_starts_afresh(api: Api, services: Services, alice: Account) -> None:
+    """Past IDEMPOTENCY_TTL_HOURS a key is new again, even before the purge deletes it."""
+    [first] = await added(api, alice.token, [trade(price="1")], key="daily")
+    async with services.sessions.begin() as session:
+        await session.execute(
+            update(IdempotencyKey).values(created_at=utcnow() - timedelta(hours=25))
+        )
+    [second] = await added(api, alice.token, [trade(price="2")], key="daily")
+    assert second["id"] != first["id"]
+    assert await count_rows(services, Trade) == 2
+    assert await count_rows(services, IdempotencyKey) == 1
+    # Within the lifetime the new record holds: other trades under the key are a conflict.
+    body = await add_trades(api, alice.token, [trade(price="3")], key="daily")
+    assert error_code(body) == "CONFLICT"
 
 
 async def test_rejected_call_does_not_use_up_its_key(
