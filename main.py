@@ -16,7 +16,6 @@ from resolvers.view import GraphQLView
 from schema.schema import create_schema
 from services import start_services
 from settings import Settings, get_settings
-from web.body_limit import BodySizeLimit
 from web.errors import add_database_error_handlers
 from web.health import router as health_router
 
@@ -51,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Trading API",
         summary="GraphQL trading API: users, trades and degrees. GraphQL lives at /graphql.",
         lifespan=lifespan,
+        # Larger bodies get 413 before they are read whole.
+        max_body_size=settings.max_body_bytes,
     )
     app.include_router(auth_router)
     app.include_router(health_router)
@@ -59,8 +60,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         GraphQLView(create_schema(settings), settings),
         prefix="/graphql",
     )
-    # Added first, so it runs inside CORS: a browser can read the 413 of a refused body.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

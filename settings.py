@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     cache_timeout_ms: int = Field(default=50, gt=0)
     environment: Environment = Environment.DEVELOPMENT
     jwt_secret: SecretStr | None = None
+    # The key before the last rotation: its tokens stay valid until they expire.
+    jwt_previous_secret: SecretStr | None = None
     jwt_lifetime_minutes: int = Field(default=60 * 12, gt=0)
     jwt_audience: str = "trading-api"
     jwt_issuer: str = "trading-api"
@@ -112,6 +114,8 @@ class Settings(BaseSettings):
             self.is_production and len(set(secret)) < MIN_DISTINCT_CHARACTERS
         ):
             raise ValueError(f"JWT_SECRET must be at least {MIN_SECRET_LENGTH} random characters")
+        if any(len(key) < MIN_SECRET_LENGTH for key in self.previous_signing_keys):
+            raise ValueError(f"JWT_PREVIOUS_SECRET must be at least {MIN_SECRET_LENGTH} characters")
         if bool(self.first_admin_email) != bool(self.first_admin_password):
             raise ValueError("FIRST_ADMIN_EMAIL and FIRST_ADMIN_PASSWORD go together")
         return self
@@ -131,6 +135,11 @@ class Settings(BaseSettings):
     @property
     def graphql_ide_enabled(self) -> bool:
         return not self.is_production if self.graphql_ide is None else self.graphql_ide
+
+    @property
+    def previous_signing_keys(self) -> list[str]:
+        previous = self.jwt_previous_secret
+        return [previous.get_secret_value()] if previous and previous.get_secret_value() else []
 
     @property
     def signing_key(self) -> str:

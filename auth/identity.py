@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.requests import HTTPConnection
 
-from auth.tokens import user_id_from_token
+from auth.tokens import Claims, read_token
+from db import sessions
 from db.records import UserRecord
-from db.users import users_by_ids
 from services import Services
 
 COOKIE_NAME = "access_token"
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: UserRecord
+    claims: Claims
 
 
 def token_from(connection: HTTPConnection) -> str | None:
@@ -19,13 +27,22 @@ def token_from(connection: HTTPConnection) -> str | None:
     return connection.cookies.get(COOKIE_NAME)
 
 
-async def viewer_for_token(services: Services, token: str | None) -> UserRecord | None:
-    """The active user a valid token names; None for no token, a bad one, or a deactivated user."""
-    if not token:
-        return None
-    user_id = user_id_from_token(services.settings, token)
-    if user_id is None:
+async def signed_in(services: Services, token: str | None) -> SignedIn | None:
+    """The session a valid token names: None for no token, a bad or logged-out one, a token from
+    before the user's last logout-all, or a deactivated user. One statement, on every request."""
+    claims = read_token(services.settings, token) if token else None
+    if claims is None:
         return None
     async with services.sessions() as session:
-        found = await users_by_ids(session, [user_id])
-    return found[0] if found and found[0].is_active else None
+        found = await sessions.session_user(session, claims.user_id, claims.session_id)
+    if found is None:
+        return None
+    user, version, revoked = found
+    if revoked or version != claims.version or not user.is_active:
+        return None
+    return SignedIn(user, claims)
+
+
+async def viewer_for_token(services: Services, token: str | None) -> UserRecord | None:
+    session = await signed_in(services, token)
+    return session.user if session else None

@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from auth.accounts import EmailTakenError, authenticate, register
-from auth.deps import CurrentUser, ServicesDep, SettingsDep
-from auth.identity import COOKIE_NAME
-from auth.tokens import issue_token
+from auth.deps import CurrentUser, ServicesDep
+from auth.identity import COOKIE_NAME, signed_in, token_from
+from auth.tokens import IssuedToken, issue_token
+from db import sessions
 from db.records import UserRecord
+from events.broadcast import SessionsEnded
 from schema.models import Token, UserCreate, UserRead
 from services import Services
+from settings import Settings
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -33,14 +36,16 @@ def user_read(user: UserRecord) -> UserRead:
     )
 
 
-async def _check_credentials(services: Services, form: OAuth2PasswordRequestForm) -> UserRecord:
+async def _sign_in(services: Services, form: OAuth2PasswordRequestForm) -> IssuedToken:
+    """A new session's token for these credentials; 401 otherwise."""
     async with services.sessions() as session:
         user = await authenticate(session, form.username, form.password)
+        version = await sessions.token_version(session, user.id) if user else 0
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, BAD_CREDENTIALS, headers={"WWW-Authenticate": "Bearer"}
         )
-    return user
+    return issue_token(services.settings, user.id, version)
 
 
 @router.post(
@@ -78,8 +83,7 @@ async def _queue_welcome(services: Services, user_id: int) -> None:
 )
 async def login(form: PasswordForm, services: ServicesDep, response: Response) -> None:
     """Browser login: sets an HttpOnly, SameSite=Lax session cookie (Secure in production)."""
-    user = await _check_credentials(services, form)
-    issued = issue_token(services.settings, user.id)
+    issued = await _sign_in(services, form)
     response.set_cookie(
         COOKIE_NAME,
         issued.token,
@@ -94,14 +98,38 @@ async def login(form: PasswordForm, services: ServicesDep, response: Response) -
 @router.post("/auth/token", tags=["auth"], responses={401: {"description": BAD_CREDENTIALS}})
 async def token(form: PasswordForm, services: ServicesDep) -> Token:
     """Token login for non-browser clients: send it as `Authorization: Bearer <token>`."""
-    user = await _check_credentials(services, form)
-    issued = issue_token(services.settings, user.id)
+    issued = await _sign_in(services, form)
     return Token(access_token=issued.token, expires_in=issued.expires_in)
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
-async def logout(response: Response, settings: SettingsDep) -> None:
-    """Clears the session cookie."""
+async def logout(request: Request, response: Response, services: ServicesDep) -> None:
+    """Ends this session: its token (cookie or bearer) is refused from now on, on every process,
+    and its live subscriptions are closed. Clears the cookie; succeeds even when signed out."""
+    current = await signed_in(services, token_from(request))
+    if current is not None:
+        claims = current.claims
+        async with services.sessions.begin() as session:
+            await sessions.revoke(
+                session,
+                session_id=claims.session_id,
+                user_id=claims.user_id,
+                expires_at=claims.expires_at,
+            )
+        services.broadcaster.end_sessions(SessionsEnded(claims.user_id, claims.session_id))
+    _clear_cookie(response, services.settings)
+
+
+@router.post("/auth/logout-all", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
+async def logout_all(user: CurrentUser, response: Response, services: ServicesDep) -> None:
+    """Ends every session of the signed-in user, on every device, this one included."""
+    async with services.sessions.begin() as session:
+        version = await sessions.end_all(session, user.id)
+    services.broadcaster.end_sessions(SessionsEnded(user.id, below_version=version))
+    _clear_cookie(response, services.settings)
+
+
+def _clear_cookie(response: Response, settings: Settings) -> None:
     response.delete_cookie(
         COOKIE_NAME, path="/", httponly=True, samesite="lax", secure=settings.is_production
     )

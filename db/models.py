@@ -70,6 +70,9 @@ class User(Base):
     registered_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, server_default=func.current_timestamp()
     )
+    # Tokens carry the version they were issued under; raising it ends every session at once
+    # (POST /auth/logout-all, deactivation).
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Trade(Base):
@@ -168,3 +171,13 @@ class Notification(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class RevokedToken(Base):
+    """A token ended by logout before it expired; the hourly purge drops it once it has."""
+
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -8,7 +8,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Delete, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import IdempotencyKey, Job, Notification
+from db.models import IdempotencyKey, Job, Notification, RevokedToken
 
 
 async def _deleted(session: AsyncSession, statement: Delete) -> int:
@@ -23,6 +23,7 @@ async def purge(
     idempotency_keys_before: datetime,
     notifications_before: datetime,
     jobs_finished_before: datetime,
+    now: datetime,
 ) -> dict[str, int]:
     """Delete what expired before each cutoff; how many rows went, per table."""
     return {
@@ -40,5 +41,8 @@ async def purge(
                 Job.status.in_(("complete", "failed")), Job.finished_at < jobs_finished_before
             ),
         ),
-        # Revoked tokens will be purged here too, once they are stored.
+        # A logged-out token past its expiry is refused for expiring anyway.
+        "revoked_tokens": await _deleted(
+            session, delete(RevokedToken).where(RevokedToken.expires_at < now)
+        ),
     }

@@ -21,7 +21,8 @@ _COLUMNS = (
 )
 
 
-def _select() -> Select[*tuple[Any, ...]]:
+def user_columns_select() -> Select[*tuple[Any, ...]]:
+    """The columns of a UserRecord, in order; callers add filters and columns."""
     return select(*_COLUMNS).join(Role, Role.id == User.role_id)
 
 
@@ -30,19 +31,23 @@ def _record(row: Sequence[Any]) -> UserRecord:
 
 
 async def users_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[UserRecord]:
-    rows = await session.execute(_select().where(User.id.in_(ids)))
+    rows = await session.execute(user_columns_select().where(User.id.in_(ids)))
     return [_record(row) for row in rows]
 
 
 async def user_page(session: AsyncSession, limit: int, offset: int) -> list[UserRecord]:
-    rows = await session.execute(_select().order_by(User.id).limit(limit).offset(offset))
+    rows = await session.execute(
+        user_columns_select().order_by(User.id).limit(limit).offset(offset)
+    )
     return [_record(row) for row in rows]
 
 
 async def user_with_hash(session: AsyncSession, email: str) -> tuple[UserRecord, str] | None:
     """The user with this (lower-cased) email and their password hash, for login."""
     row = (
-        await session.execute(_select().add_columns(User.password_hash).where(User.email == email))
+        await session.execute(
+            user_columns_select().add_columns(User.password_hash).where(User.email == email)
+        )
     ).one_or_none()
     if row is None:
         return None

@@ -1,12 +1,42 @@
-"""Live trades: publish committed trades, in commit order, to every subscriber on every process."""
+"""Live trades: publish committed trades, in commit order, to every subscriber on every process;
+and end the sockets of sessions that were logged out, on every process."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
 from events.fanout import Fanout, Subscriber, TradeEvent
+
+SESSION_ENDED_CLOSE_CODE = 4403
+
+
+@dataclass(frozen=True)
+class SessionsEnded:
+    """One session (logout), or every session of the user below a token version (logout-all,
+    deactivation)."""
+
+    user_id: int
+    session_id: str | None = None
+    below_version: int | None = None
+
+    def ends(self, socket: LiveSocket) -> bool:
+        if socket.user_id != self.user_id:
+            return False
+        if self.session_id is not None:
+            return socket.session_id == self.session_id
+        return self.below_version is None or socket.version < self.below_version
+
+
+@dataclass(frozen=True)
+class LiveSocket:
+    user_id: int
+    session_id: str
+    version: int
+    close: Callable[[int, str], Coroutine[Any, Any, None]]
 
 
 class Broadcaster:
@@ -18,6 +48,8 @@ class Broadcaster:
     def __init__(self, queue_size: int) -> None:
         self.fanout = Fanout(queue_size)
         self._commit_order = asyncio.Lock()
+        self._sockets: dict[int, LiveSocket] = {}  # by id of the socket's context
+        self._closing: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Ready to deliver events published anywhere."""
@@ -42,3 +74,21 @@ class Broadcaster:
 
     def subscribe(self, currency: str | None = None) -> AbstractAsyncContextManager[Subscriber]:
         return self.fanout.subscribe(currency)
+
+    def track_socket(self, key: int, socket: LiveSocket) -> None:
+        self._sockets[key] = socket
+
+    def untrack_socket(self, key: int) -> None:
+        self._sockets.pop(key, None)
+
+    def end_sessions(self, ended: SessionsEnded) -> None:
+        """Close the sockets of ended sessions, on this process and (subclasses) every other."""
+        self.close_ended(ended)
+
+    def close_ended(self, ended: SessionsEnded) -> None:
+        for key, socket in list(self._sockets.items()):
+            if ended.ends(socket):
+                self._sockets.pop(key, None)
+                task = asyncio.create_task(socket.close(SESSION_ENDED_CLOSE_CODE, "Session ended"))
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)

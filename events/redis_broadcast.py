@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import astuple
@@ -19,7 +20,7 @@ from redis.asyncio.connection import parse_url
 from redis.exceptions import RedisError
 
 from cache.codec import Codec, trade_from_row, user_from_row
-from events.broadcast import Broadcaster
+from events.broadcast import Broadcaster, SessionsEnded
 from events.fanout import TradeEvent
 
 logger = logging.getLogger(__name__)
@@ -37,10 +38,21 @@ EVENTS: Codec[list[TradeEvent]] = Codec(
 )
 
 
-def channel_for(url: str) -> str:
+def channel_for(url: str, topic: str = "trades") -> str:
     """Pub/sub ignores the database number; the channel name carries it, so deployments that
-    share a Redis server on different databases do not see each other's trades."""
-    return f"trading-api:{parse_url(url).get('db', 0)}:trades"
+    share a Redis server on different databases do not see each other's events."""
+    return f"trading-api:{parse_url(url).get('db', 0)}:{topic}"
+
+
+def _encode_ended(ended: SessionsEnded) -> bytes:
+    return json.dumps(
+        [ended.user_id, ended.session_id, ended.below_version], separators=(",", ":")
+    ).encode()
+
+
+def _decode_ended(raw: bytes) -> SessionsEnded:
+    user_id, session_id, below_version = json.loads(raw)
+    return SessionsEnded(user_id, session_id, below_version)
 
 
 class RedisBroadcaster(Broadcaster):
@@ -51,8 +63,9 @@ class RedisBroadcaster(Broadcaster):
             url, socket_connect_timeout=2, socket_timeout=5, client_name=CLIENT_NAME
         )
         self.channel = channel_for(url)
+        self.sessions_channel = channel_for(url, "sessions")
         # Publishing keeps commit order: one task sends the outbox in FIFO order.
-        self._outbox: asyncio.Queue[bytes] = asyncio.Queue(OUTBOX_SIZE)
+        self._outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(OUTBOX_SIZE)
         self._subscribed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -73,17 +86,24 @@ class RedisBroadcaster(Broadcaster):
         await self._redis.aclose()
 
     def publish(self, events: Sequence[TradeEvent]) -> None:
+        self._send(self.channel, EVENTS.encode(list(events)))
+
+    def end_sessions(self, ended: SessionsEnded) -> None:
+        # Through Redis like the trades, so this process closes its own sockets on receipt too.
+        self._send(self.sessions_channel, _encode_ended(ended))
+
+    def _send(self, channel: str, payload: bytes) -> None:
         try:
-            self._outbox.put_nowait(EVENTS.encode(list(events)))
+            self._outbox.put_nowait((channel, payload))
         except asyncio.QueueFull:
-            logger.error("live trades: Redis outbox full, %d trades not published", len(events))
+            logger.error("live trades: Redis outbox full, a message to %s was dropped", channel)
 
     async def _send_outbox(self) -> None:
-        payload = await self._outbox.get()
+        channel, payload = await self._outbox.get()
         delay = 0.1
         while True:
             try:
-                await self._redis.publish(self.channel, payload)
+                await self._redis.publish(channel, payload)
             except (RedisError, OSError) as error:
                 # Retried in order until Redis answers or the outbox overflows.
                 logger.warning("live trades: publish failed (%s), retrying in %.1fs", error, delay)
@@ -91,14 +111,14 @@ class RedisBroadcaster(Broadcaster):
                 delay = min(delay * 2, MAX_RECONNECT_DELAY)
                 continue
             delay = 0.1
-            payload = await self._outbox.get()
+            channel, payload = await self._outbox.get()
 
     async def _listen(self) -> None:
         delay = 0.1
         while True:
             try:
                 async with self._redis.pubsub() as pubsub:
-                    await pubsub.subscribe(self.channel)
+                    await pubsub.subscribe(self.channel, self.sessions_channel)
                     self._subscribed.set()
                     delay = 0.1
                     while True:
@@ -114,9 +134,11 @@ class RedisBroadcaster(Broadcaster):
                 delay = min(delay * 2, MAX_RECONNECT_DELAY)
 
     def _deliver(self, message: dict[str, Any]) -> None:
+        channel = message["channel"].decode()
         try:
-            events = EVENTS.decode(message["data"])
+            if channel == self.sessions_channel:
+                self.close_ended(_decode_ended(message["data"]))
+            else:
+                self.fanout.deliver(EVENTS.decode(message["data"]))
         except (ValueError, TypeError, KeyError):
-            logger.exception("live trades: undecodable message on %s", self.channel)
-            return
-        self.fanout.deliver(events)
+            logger.exception("live trades: undecodable message on %s", channel)

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from starlette.requests import HTTPConnection
 from strawberry.fastapi import BaseContext
 
-from auth.identity import token_from, viewer_for_token
+from auth.identity import signed_in, token_from
+from auth.tokens import Claims
 from db.records import UserRecord
 from resolvers.dataloaders import Loaders
 from schema.errors import Unauthenticated
@@ -21,6 +22,7 @@ class Context(BaseContext):
     viewer: UserRecord | None
     loaders: Loaders
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    claims: Claims | None = None  # the viewer's token: which session, for logout
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -43,13 +45,15 @@ class Context(BaseContext):
 async def get_context(connection: HTTPConnection) -> Context:
     """Strawberry's `context_getter`: a FastAPI dependency, for HTTP requests and WebSockets."""
     services: Services = connection.app.state.services
-    viewer = await viewer_for_token(services, token_from(connection))
+    session = await signed_in(services, token_from(connection))
+    viewer = session.user if session else None
     request_id = getattr(connection.state, "request_id", None) or uuid.uuid4().hex
     return Context(
         services=services,
         viewer=viewer,
         loaders=loaders_for(services, viewer),
         request_id=request_id,
+        claims=session.claims if session else None,
     )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import strawberry
 from strawberry import Info
 
-from db import degrees, users
+from db import degrees, sessions, users
+from events.broadcast import SessionsEnded
 from resolvers.context import Context
 from resolvers.permissions import IsAdmin, IsAuthenticated
 from resolvers.trade_batches import add_trades, validate_batch
@@ -65,6 +66,26 @@ class Mutation:
             )
         await info.context.services.reads.degree_added(degree.user_id)
         return Degree.from_record(record)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated, IsAdmin],
+        description=(
+            "Admins only: the user can no longer sign in, and every session of theirs ends at "
+            "once, live subscriptions included."
+        ),
+    )
+    async def deactivate_user(self, info: Info[Context, None], user_id: int) -> User:
+        services = info.context.services
+        if user_id == info.context.require_viewer().id:
+            raise Forbidden("Admins cannot deactivate themselves", argument="userId")
+        async with services.sessions.begin() as session:
+            found = await users.users_by_ids(session, [user_id])
+            if not found:
+                raise NotFound(f"There is no user {user_id}", argument="userId")
+            version = await sessions.end_all(session, user_id, deactivate=True)
+        services.broadcaster.end_sessions(SessionsEnded(user_id, below_version=version))
+        await services.reads.user_changed(user_id)
+        return User.from_record(found[0])
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],

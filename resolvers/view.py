@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from functools import partial
 
 from fastapi import Depends
+from starlette.websockets import WebSocket
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.schema import BaseSchema
@@ -17,7 +19,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.unset import UnsetType
 
-from auth.identity import viewer_for_token
+from auth.identity import signed_in
+from events.broadcast import LiveSocket
 from resolvers.context import Context, get_context
 from settings import Settings
 from web.csrf import require_preflight
@@ -25,13 +28,14 @@ from web.csrf import require_preflight
 
 @contextmanager
 def _counted(context: Context) -> Iterator[None]:
-    """Open sockets, for `liveStats`."""
-    counters = context.services.broadcaster.fanout.counters
-    counters.connections += 1
+    """Open sockets, for `liveStats`; a closed one is no longer tracked for logout."""
+    broadcaster = context.services.broadcaster
+    broadcaster.fanout.counters.connections += 1
     try:
         yield
     finally:
-        counters.connections -= 1
+        broadcaster.fanout.counters.connections -= 1
+        broadcaster.untrack_socket(id(context))
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -77,8 +81,22 @@ class GraphQLView(GraphQLRouter[Context, None]):
         params = context.connection_params
         token = params.get("authToken") if isinstance(params, dict) else None
         if isinstance(token, str) and token:
-            context.viewer = await viewer_for_token(context.services, token)
-        if context.viewer is None:
+            session = await signed_in(context.services, token)
+            context.viewer = session.user if session else None
+            context.claims = session.claims if session else None
+        if context.viewer is None or context.claims is None:
             raise ConnectionRejectionError
         context.refresh_loaders()
+        websocket = context.request
+        if isinstance(websocket, WebSocket):
+            # Logging out (here or on another process) closes this socket with 4403.
+            context.services.broadcaster.track_socket(
+                id(context),
+                LiveSocket(
+                    user_id=context.viewer.id,
+                    session_id=context.claims.session_id,
+                    version=context.claims.version,
+                    close=partial(websocket.close),
+                ),
+            )
         return UnsetType()  # the singleton UNSET: acknowledge with no payload

@@ -177,3 +177,19 @@ def test_a_trade_added_on_one_process_reaches_subscribers_on_another(
     channel = channel_for(redis_url)
     with Redis.from_url(redis_url) as redis:
         assert redis.pubsub_numsub(channel) == [(channel.encode(), 2)]
+
+
+def test_a_logout_on_one_process_closes_the_sessions_sockets_on_another(
+    deployment: tuple[Server, Server],
+) -> None:
+    a, b = deployment
+    live_a, live_b = Live(a), Live(b)
+    alice = live_a.sign_up("logout@example.com")
+    with live_a.socket() as ws:
+        ws.init({"authToken": alice.token})
+        ws.subscribe()
+        live_a.wait_for(live_a.admin(), lambda s: s["subscriptions"] == 1)
+        with live_b.http() as http:
+            logout = http.post("/auth/logout", headers={"Authorization": f"Bearer {alice.token}"})
+        assert logout.status_code == 204
+        assert ws.close_code() == 4403

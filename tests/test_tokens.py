@@ -17,13 +17,16 @@ import jwt
 import pytest
 from sqlalchemy import update
 
+from auth.tokens import key_id
 from db.models import User
 from services import Services
-from tests.conftest import TEST_SECRET, Api, error_codes
+from tests.conftest import TEST_SECRET, Api, error_codes, make_settings, serve
 
+PASSWORD = "trade-secret-1"
 AUDIENCE = "trading-api"
 ISSUER = "trading-api"
 OTHER_KEY = "another-signing-key-" + "y" * 32
+KID = key_id(TEST_SECRET)
 
 
 # --- building tokens -------------------------------------------------------------------------
@@ -39,13 +42,15 @@ def claims_for(user_id: int, **changes: Any) -> dict[str, Any]:
         "aud": AUDIENCE,
         "iss": ISSUER,
         "jti": "hand-made",
+        "ver": 0,
     }
     claims.update(changes)
     return {key: value for key, value in claims.items() if value is not None}
 
 
-def encode(claims: dict[str, Any], key: str = TEST_SECRET) -> str:
-    return jwt.encode(claims, key, algorithm="HS256")
+def encode(claims: dict[str, Any], key: str = TEST_SECRET, kid: str | None = KID) -> str:
+    headers = {"kid": kid} if kid is not None else None
+    return jwt.encode(claims, key, algorithm="HS256", headers=headers)
 
 
 def b64(data: bytes) -> str:
@@ -62,13 +67,13 @@ def sign_by_hand(header: dict[str, Any], claims: dict[str, Any], signature: byte
 
 def unsigned(claims: dict[str, Any]) -> str:
     """`alg: none`: no signature at all."""
-    return sign_by_hand({"alg": "none", "typ": "JWT"}, claims, b"")
+    return sign_by_hand({"alg": "none", "typ": "JWT", "kid": KID}, claims, b"")
 
 
 def hs512(claims: dict[str, Any]) -> str:
     """Correctly signed with the server's own key, but with HS512 (signed by hand, since pyjwt
     warns about the key length for HS512)."""
-    header = {"alg": "HS512", "typ": "JWT"}
+    header = {"alg": "HS512", "typ": "JWT", "kid": KID}
     signing_input = f"{b64_json(header)}.{b64_json(claims)}".encode()
     signature = hmac.new(TEST_SECRET.encode(), signing_input, hashlib.sha512).digest()
     return f"{signing_input.decode()}.{b64(signature)}"
@@ -89,6 +94,12 @@ FORGERIES: dict[str, Callable[[int, int], str]] = {
     "expired": lambda uid, _: encode(claims_for(uid, iat=past(hours=2), exp=past(seconds=5))),
     "tampered sub": lambda uid, other: tampered(claims_for(uid), str(other)),
     "wrong key": lambda uid, _: encode(claims_for(uid), OTHER_KEY),
+    "unknown kid": lambda uid, _: encode(claims_for(uid), OTHER_KEY, kid=key_id(OTHER_KEY)),
+    "no kid": lambda uid, _: encode(claims_for(uid), kid=None),
+    "missing jti": lambda uid, _: encode(claims_for(uid, jti=None)),
+    "missing ver": lambda uid, _: encode(claims_for(uid, ver=None)),
+    "older version": lambda uid, _: encode(claims_for(uid, ver=-1)),
+    "string version": lambda uid, _: encode(claims_for(uid, ver="0")),
     "alg none": lambda uid, _: unsigned(claims_for(uid)),
     "HS512 with the right key": lambda uid, _: hs512(claims_for(uid)),
     "wrong audience": lambda uid, _: encode(claims_for(uid, aud="another-api")),
@@ -175,7 +186,8 @@ async def test_issued_token_carries_the_expected_claims(
     claims = jwt.decode(token, TEST_SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER)
     assert claims["sub"] == str(user_id)
     assert claims["exp"] - claims["iat"] == 12 * 60 * 60
-    assert {"exp", "iat", "sub", "aud", "iss", "jti"} <= set(claims)
+    assert {"exp", "iat", "sub", "aud", "iss", "jti", "ver"} <= set(claims)
+    assert jwt.get_unverified_header(token)["kid"] == KID
 
 
 @pytest.mark.parametrize("forge", FORGERIES.values(), ids=FORGERIES.keys())
@@ -209,3 +221,24 @@ async def test_token_of_a_deactivated_user_is_refused(
     body = await api.gql("{ users { id } }", token=token)
     assert body["data"] is None
     assert error_codes(body) == ["UNAUTHENTICATED"]
+
+
+async def test_rotated_keys_verify_old_tokens_and_sign_new_ones(
+    api: Api, client: httpx.AsyncClient, database_url: str
+) -> None:
+    """JWT_SECRET becomes JWT_PREVIOUS_SECRET: tokens it signed keep working; new ones use the
+    new key (another kid). A server that forgot the old key refuses them."""
+    _, old_token = await api.signup("rotate@example.com")
+    rotated = make_settings(database_url, jwt_secret=OTHER_KEY, jwt_previous_secret=TEST_SECRET)
+    async with serve(rotated) as (rotated_client, _):
+        assert (await users_me(rotated_client, old_token)).status_code == 200
+        new_token = (
+            await rotated_client.post(
+                "/auth/token", data={"username": "rotate@example.com", "password": PASSWORD}
+            )
+        ).json()["access_token"]
+        assert jwt.get_unverified_header(new_token)["kid"] == key_id(OTHER_KEY)
+        assert (await users_me(rotated_client, new_token)).status_code == 200
+    async with serve(make_settings(database_url, jwt_secret=OTHER_KEY)) as (forgot, _):
+        assert (await users_me(forgot, old_token)).status_code == 401
+        assert (await users_me(forgot, new_token)).status_code == 200

@@ -32,6 +32,7 @@ async def purge_expired(ctx: dict[str, Any]) -> dict[str, int]:
             idempotency_keys_before=now - timedelta(hours=settings.idempotency_ttl_hours),
             notifications_before=now - timedelta(days=settings.notification_retention_days),
             jobs_finished_before=now - timedelta(days=settings.job_retention_days),
+            now=now,
         )
     logger.info("purged expired rows: %s", deleted)
     return deleted

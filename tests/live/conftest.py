@@ -107,6 +107,13 @@ class Live:
             assert registered.status_code == 201, registered.text
             return Account(registered.json()["id"], *self._credentials(http, email, PASSWORD))
 
+    def signed_in_again(self, email: str) -> Account:
+        """Another session (a second device) of an existing account."""
+        with self.http() as http:
+            token, cookie = self._credentials(http, email, PASSWORD)
+            me = http.get("/users/me", headers={"Authorization": f"Bearer {token}"}).json()
+            return Account(me["id"], token, cookie)
+
     def admin(self) -> Account:
         with self.http() as http:
             token, cookie = self._credentials(http, ADMIN_EMAIL, ADMIN_PASSWORD)

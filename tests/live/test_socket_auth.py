@@ -121,3 +121,37 @@ def test_legacy_protocol_still_requires_identity(legacy_live: Live) -> None:
         ws.send({"type": "connection_init", "payload": {}})
         assert ws.receive()["type"] == "connection_error"
         assert ws.close_code() == 1011
+
+
+def test_logout_closes_that_sessions_sockets_only(live: Live) -> None:
+    phone = live.sign_up("sockets@example.com")
+    laptop = live.signed_in_again("sockets@example.com")
+    with live.socket() as on_phone, live.socket() as on_laptop:
+        on_phone.init({"authToken": phone.token})
+        on_phone.subscribe()
+        on_laptop.init({"authToken": laptop.token})
+        on_laptop.subscribe()
+        live.wait_for(live.admin(), lambda s: s["subscriptions"] >= 2)
+        with live.http() as http:
+            logout = http.post("/auth/logout", headers={"Authorization": f"Bearer {phone.token}"})
+        assert logout.status_code == 204
+        assert on_phone.close_code() == 4403
+        [trade_id] = live.add(laptop.token, "BTC")
+        assert on_laptop.next_trade()["id"] == trade_id
+        with live.http() as http:
+            http.post("/auth/logout-all", headers={"Authorization": f"Bearer {laptop.token}"})
+        assert on_laptop.close_code() == 4403
+
+
+def test_deactivation_closes_the_users_sockets(live: Live) -> None:
+    user = live.sign_up("deactivated@example.com")
+    admin = live.admin()
+    with live.socket() as ws:
+        ws.init({"authToken": user.token})
+        ws.subscribe()
+        live.wait_for(admin, lambda s: s["subscriptions"] >= 1)
+        body = live.gql(
+            admin.token, "mutation($id: Int!) { deactivateUser(userId: $id) { id } }", id=user.id
+        )
+        assert "errors" not in body, body
+        assert ws.close_code() == 4403

@@ -12,7 +12,7 @@ from sqlalchemy import insert
 
 import workers.reports
 from db import jobs
-from db.models import WELCOME, IdempotencyKey, Job, Notification
+from db.models import WELCOME, IdempotencyKey, Job, Notification, RevokedToken
 from db.types import utcnow
 from services import Services
 from settings import Settings
@@ -215,10 +215,18 @@ async def test_purge_deletes_expired_rows_and_keeps_recent_ones(
                 job("old-but-queued", "queued", None),  # still awaited: kept however old
             ],
         )
+        await session.execute(
+            insert(RevokedToken),
+            [
+                {"jti": "expired", "user_id": user_id, "expires_at": now - timedelta(seconds=1)},
+                {"jti": "live", "user_id": user_id, "expires_at": now + timedelta(hours=1)},
+            ],
+        )
 
     deleted = await purge_expired(job_context(services))
 
-    assert deleted == {"idempotency_keys": 1, "notifications": 1, "jobs": 2}
+    assert deleted == {"idempotency_keys": 1, "notifications": 1, "jobs": 2, "revoked_tokens": 1}
+    assert [r.jti for r in await all_rows(services, RevokedToken)] == ["live"]
     assert [k.key for k in await all_rows(services, IdempotencyKey)] == ["recent"]
     assert sorted(n.subject for n in await all_rows(services, Notification)) == [
         "Welcome to the Trading API",
@@ -232,4 +240,5 @@ async def test_purge_deletes_expired_rows_and_keeps_recent_ones(
         "idempotency_keys": 0,
         "notifications": 0,
         "jobs": 0,
+        "revoked_tokens": 0,
     }
