@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from auth.throttle import LoginThrottle
 from cache.backends import Backend, MemoryBackend, RedisBackend
 from cache.query_cache import QueryCache
 from cache.reads import CachedReads
@@ -28,6 +29,7 @@ class Services:
     jobs: JobQueue
     broadcaster: Broadcaster
     reads: CachedReads
+    login_throttle: LoginThrottle
 
 
 @asynccontextmanager
@@ -48,11 +50,13 @@ async def start_services(settings: Settings) -> AsyncIterator[Services]:
         jobs=_job_queue(settings, sessions),
         broadcaster=broadcaster,
         reads=CachedReads(sessions, cache),
+        login_throttle=LoginThrottle.from_settings(settings),
     )
     try:
         yield services
     finally:
         await broadcaster.close()
+        await services.login_throttle.counters.close()
         await services.jobs.close()
         await cache.close()
         await engine.dispose()

@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     # later); keep it above the largest batch (1,000 trades) a subscriber should absorb.
     ws_subscriber_queue: int = Field(default=5_000, gt=0)
 
+    # Failed sign-ins allowed per account and per client address in a window; then 429.
+    login_max_failures_per_account: int = Field(default=5, gt=0)
+    login_max_failures_per_address: int = Field(default=20, gt=0)
+    login_failure_window_seconds: int = Field(default=900, gt=0)
     # Query limits: operations beyond them are refused before they run (README, Security).
     graphql_max_depth: int = Field(default=10, gt=0)
     graphql_max_aliases: int = Field(default=30, gt=0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
@@ -11,6 +11,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from auth.accounts import EmailTakenError, authenticate, register
 from auth.deps import CurrentUser, ServicesDep
 from auth.identity import COOKIE_NAME, signed_in, token_from
+from auth.throttle import TooManyAttemptsError
 from auth.tokens import IssuedToken, issue_token
 from db import sessions
 from db.records import UserRecord
@@ -23,6 +24,11 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 PasswordForm = Annotated[OAuth2PasswordRequestForm, Depends()]
 BAD_CREDENTIALS = "Incorrect email or password"
+TOO_MANY_ATTEMPTS = "Too many failed sign-ins; try again later"
+SIGN_IN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": BAD_CREDENTIALS},
+    429: {"description": TOO_MANY_ATTEMPTS + " (see Retry-After)"},
+}
 
 
 def user_read(user: UserRecord) -> UserRead:
@@ -36,15 +42,32 @@ def user_read(user: UserRecord) -> UserRead:
     )
 
 
-async def _sign_in(services: Services, form: OAuth2PasswordRequestForm) -> IssuedToken:
-    """A new session's token for these credentials; 401 otherwise."""
+async def _sign_in(
+    services: Services, form: OAuth2PasswordRequestForm, request: Request
+) -> IssuedToken:
+    """A new session's token for these credentials; 401 otherwise, 429 after too many failures.
+
+    Behind a proxy, run uvicorn with --proxy-headers so the client address is the real one.
+    """
+    throttle = services.login_throttle
+    address = request.client.host if request.client else "unknown"
+    try:
+        await throttle.check(form.username, address)
+    except TooManyAttemptsError as error:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            TOO_MANY_ATTEMPTS,
+            headers={"Retry-After": str(error.retry_after)},
+        ) from None
     async with services.sessions() as session:
         user = await authenticate(session, form.username, form.password)
         version = await sessions.token_version(session, user.id) if user else 0
     if user is None:
+        await throttle.failed(form.username, address)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, BAD_CREDENTIALS, headers={"WWW-Authenticate": "Bearer"}
         )
+    await throttle.succeeded(form.username)
     return issue_token(services.settings, user.id, version)
 
 
@@ -79,11 +102,13 @@ async def _queue_welcome(services: Services, user_id: int) -> None:
     "/auth/login",
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["auth"],
-    responses={401: {"description": BAD_CREDENTIALS}},
+    responses=SIGN_IN_RESPONSES,
 )
-async def login(form: PasswordForm, services: ServicesDep, response: Response) -> None:
+async def login(
+    form: PasswordForm, services: ServicesDep, request: Request, response: Response
+) -> None:
     """Browser login: sets an HttpOnly, SameSite=Lax session cookie (Secure in production)."""
-    issued = await _sign_in(services, form)
+    issued = await _sign_in(services, form, request)
     response.set_cookie(
         COOKIE_NAME,
         issued.token,
@@ -95,10 +120,10 @@ async def login(form: PasswordForm, services: ServicesDep, response: Response) -
     )
 
 
-@router.post("/auth/token", tags=["auth"], responses={401: {"description": BAD_CREDENTIALS}})
-async def token(form: PasswordForm, services: ServicesDep) -> Token:
+@router.post("/auth/token", tags=["auth"], responses=SIGN_IN_RESPONSES)
+async def token(form: PasswordForm, services: ServicesDep, request: Request) -> Token:
     """Token login for non-browser clients: send it as `Authorization: Bearer <token>`."""
-    issued = await _sign_in(services, form)
+    issued = await _sign_in(services, form, request)
     return Token(access_token=issued.token, expires_in=issued.expires_in)
 
 
