@@ -6,17 +6,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
-from fastapi import Depends
+# The exception type Strawberry raises for HTTP-level refusals (from its cross-web helper).
+from cross_web import HTTPException as StrawberryHTTPException
+from fastapi import Depends, HTTPException, Request, Response, status
 from starlette.websockets import WebSocket
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from auth.identity import signed_in
@@ -24,6 +29,7 @@ from events.broadcast import LiveSocket
 from resolvers.context import Context, get_context
 from settings import Settings
 from web.csrf import require_preflight
+from web.media_types import GraphQLResponse, graphql_response
 
 
 @contextmanager
@@ -72,6 +78,37 @@ class GraphQLView(GraphQLRouter[Context, None]):
             max_subscriptions_per_connection=settings.ws_max_subscriptions,
             dependencies=[Depends(require_preflight)],
         )
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        try:
+            return await super().execute_single(*args, **kwargs)
+        except StrawberryHTTPException as error:
+            if error.reason == "mutations are not allowed when using GET":
+                # GraphQL over HTTP: 405, and (HTTP) an Allow header naming what would work.
+                raise HTTPException(
+                    status.HTTP_405_METHOD_NOT_ALLOWED,
+                    "Mutations are not allowed over GET: send them with POST",
+                    headers={"Allow": "POST"},
+                ) from None
+            raise
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        processed = await super().process_result(request, result)
+        return graphql_response(dict(processed), request.headers.get("accept", ""))  # type: ignore[return-value]
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if isinstance(response_data, GraphQLResponse):
+            response.headers["content-type"] = f"{response_data.media_type}; charset=utf-8"
+            if response.status_code == 200:
+                response.status_code = response_data.status_code
+        return response
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Identify the socket by its cookie or bearer header, or by `connectionParams.authToken`.

@@ -1,0 +1,45 @@
+"""GraphQL over HTTP's `application/graphql-response+json`, which Strawberry does not produce.
+
+A client that accepts it (Apollo Client sends it first) gets it, and with it the status codes the
+specification gives: a request that fails before execution (parse, validation or variable
+errors) is a 400 with no `data` entry; field errors stay 200 with partial data. Clients that
+accept only `application/json` keep the legacy behaviour: 200 for every GraphQL result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+
+
+class GraphQLResponse(dict[str, Any]):
+    """A processed result, with the media type and status it is to be sent with."""
+
+    media_type = "application/json"
+    status_code = 200
+
+
+def accepts_graphql_response_json(accept: str) -> bool:
+    for item in accept.split(","):
+        media_type, *parameters = (part.strip() for part in item.split(";"))
+        if media_type.lower() != GRAPHQL_RESPONSE_JSON:
+            continue
+        refused = any(
+            p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in parameters
+        )
+        return not refused
+    return False
+
+
+def graphql_response(result: dict[str, Any], accept: str) -> GraphQLResponse:
+    response = GraphQLResponse(result)
+    if not accepts_graphql_response_json(accept):
+        return response
+    response.media_type = GRAPHQL_RESPONSE_JSON
+    errors = result.get("errors") or []
+    # A request error has no data and errors without a path: nothing was executed.
+    if result.get("data") is None and errors and not any(e.get("path") for e in errors):
+        response.pop("data", None)
+        response.status_code = 400
+    return response
