@@ -13,7 +13,7 @@ from db.jobs import job_page
 from resolvers.context import Context
 from resolvers.permissions import IsAdmin, IsAuthenticated
 from schema.enums import JobStatus, Side
-from schema.models import Page
+from schema.models import Page, TradeFilter
 from schema.types import CacheStats, Job, JobRecord, LiveStats, Trade, TradeReport, User
 from schema.validation import validated
 
@@ -62,10 +62,11 @@ class Query:
         user_id: int | None = None,
     ) -> list[Trade]:
         page = validated(Page, limit=limit, offset=offset)
+        wanted = validated(TradeFilter, currency=currency).currency
         records = await info.context.services.reads.trade_page(
             limit=page.limit,
             offset=page.offset,
-            currency=currency.strip().upper() if currency else None,
+            currency=wanted,
             side=side.value if side else None,
             user_id=user_id,
         )

@@ -79,6 +79,12 @@ class GraphQLView(GraphQLRouter[Context, None]):
             dependencies=[Depends(require_preflight)],
         )
 
+    def parse_json(self, data: str | bytes) -> Any:
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, dict | list):  # Strawberry would fail on `42` with a 500
+            raise StrawberryHTTPException(400, "The request body must be a JSON object")
+        return parsed
+
     async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         try:
             return await super().execute_single(*args, **kwargs)

@@ -131,11 +131,11 @@ class _CostRule(ValidationRule):
                 continue
             value = argument.value
             if isinstance(value, IntValueNode):
-                return max(int(value.value), 0)
+                return _page_items(int(value.value))
             if isinstance(value, VariableNode):
                 given = self.variables.get(value.name.value, self._declared_default(value))
                 if isinstance(given, int) and not isinstance(given, bool):
-                    return max(given, 0)
+                    return _page_items(given)
                 # A bad value is refused when variables are coerced; price the worst case here.
                 return MAX_PAGE
         default = args["limit"].default_value
@@ -148,3 +148,9 @@ class _CostRule(ValidationRule):
                 default = definition.default_value
                 return int(default.value) if isinstance(default, IntValueNode) else None
         return None
+
+
+def _page_items(limit: int) -> int:
+    """A limit beyond MAX_PAGE is refused as BAD_USER_INPUT when the field runs: price the most
+    it could return, so the client hears about the argument rather than the budget."""
+    return min(max(limit, 0), MAX_PAGE)

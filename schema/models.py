@@ -46,7 +46,13 @@ def _lower(email: str) -> str:
 
 
 Email = Annotated[EmailStr, AfterValidator(_lower)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# Printable text: control characters (NUL included, which PostgreSQL cannot store) are refused.
+Name = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+]
 
 
 def _upper(value: object) -> object:
