@@ -84,11 +84,14 @@ class ErrorCodes(SchemaExtension):
                 path=error.path,
                 extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
             )
-        extensions = dict(error.extensions or {})
-        if "code" not in extensions:
-            extensions["code"] = _request_error_code(error)
-            error.extensions = extensions
+        add_code(error)
         return error
+
+
+def add_code(error: GraphQLError) -> None:
+    """Errors graphql-core raised (parse, validation, variables) get their request-error code."""
+    if "code" not in (error.extensions or {}):
+        error.extensions = {**(error.extensions or {}), "code": _request_error_code(error)}
 
 
 def log_unexpected(errors: list[GraphQLError], request_id: str | None) -> None:

@@ -1,10 +1,10 @@
 """Limits on what one operation may ask for, refused before anything runs.
 
 Depth, aliases and tokens use Strawberry's extensions. The cost budget is ours: Strawberry has
-no cost analysis. An operation's cost counts every field it may resolve, multiplying each list
-field's children by how many items it can return (its `limit` argument, from the literal or the
-variables, else the argument's default), so `users(limit: 100) { trades(limit: 100) { id } }`
-costs about 100 x 100.
+no cost analysis; it is checked after validation because it depends on the variables. An
+operation's cost counts every field it may resolve, multiplying each list field's children by
+how many items it can return (its `limit` argument, from the literal or the variables, else the
+argument's default), so `users(limit: 100) { trades(limit: 100) { id } }` costs about 100 x 100.
 """
 
 from __future__ import annotations
@@ -13,29 +13,34 @@ from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import Any
 
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import (
     FieldNode,
+    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     GraphQLNamedType,
     GraphQLObjectType,
+    GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    ValidationContext,
-    ValidationRule,
     VariableNode,
     get_named_type,
+    get_operation_ast,
     is_list_type,
     is_non_null_type,
 )
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 
 from schema.models import MAX_PAGE
@@ -44,55 +49,87 @@ from settings import Settings
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 # Items assumed for list fields without a `limit` argument (a user's degrees, a batch's trades).
 UNBOUNDED_LIST_ITEMS = 10
+# Distinct documents whose parse and validation results are kept.
+DOCUMENT_CACHE_SIZE = 1_000
 
 
 def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
-    """Factories (one extension per request) for the limits the settings ask for."""
-    extensions: list[Callable[[], SchemaExtension]] = [
-        partial(QueryDepthLimiter, max_depth=settings.graphql_max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=settings.graphql_max_aliases),
-        partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
-        partial(CostLimiter, max_cost=settings.graphql_max_cost),
+    """Factories (one extension per request) for the limits the settings ask for, with parsing
+    and validation cached per document (Strawberry's ParserCache and ValidationCache).
+
+    Validation results are cached by (document, rules), so the rules must be the same objects
+    on every request: the depth, alias and introspection rules are built once, here. The cost
+    depends on the variables too, so it is checked after validation, per request.
+    """
+    static_rules = [
+        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
     ]
     if not settings.graphql_introspection_enabled:
-        extensions.append(DisableIntrospection)
-    return extensions
+        static_rules += DisableIntrospection().validation_rules
+    return [
+        partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
+        partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
+        partial(AddValidationRules, static_rules),
+        partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
+        partial(CostLimiter, max_cost=settings.graphql_max_cost),
+    ]
 
 
 class CostLimiter(SchemaExtension):
     def __init__(self, max_cost: int) -> None:
         self.max_cost = max_cost
 
-    def on_operation(self) -> Iterator[None]:
+    def on_execute(self) -> Iterator[None]:
         context = self.execution_context
-        rule = partial(_CostRule, max_cost=self.max_cost, variables=context.variables or {})
-        context.validation_rules = (*context.validation_rules, rule)  # type: ignore[arg-type]
+        document, schema = context.graphql_document, context.schema._schema
+        if document is not None and context.result is None:
+            operation = get_operation_ast(document, context.operation_name)
+            if operation is not None:
+                fragments = {
+                    d.name.value: d
+                    for d in document.definitions
+                    if isinstance(d, FragmentDefinitionNode)
+                }
+                pricer = _Pricer(
+                    schema, fragments, operation, context.variables or {}, self.max_cost
+                )
+                cost = pricer.operation_cost()
+                if cost > self.max_cost:
+                    # Strawberry skips execution when an extension has set the result.
+                    context.result = GraphQLExecutionResult(
+                        data=None, errors=[_too_complex(cost, self.max_cost, operation)]
+                    )
         yield
 
 
-class _CostRule(ValidationRule):
-    def __init__(
-        self, context: ValidationContext, *, max_cost: int, variables: Mapping[str, Any]
-    ) -> None:
-        super().__init__(context)
-        self.max_cost = max_cost
-        self.variables = variables
+def _too_complex(cost: int, budget: int, node: OperationDefinitionNode) -> GraphQLError:
+    return GraphQLError(
+        f"Operation cost {cost} exceeds the budget of {budget}: "
+        "ask for smaller pages or fewer nested lists",
+        node,
+        extensions={"code": QUERY_TOO_COMPLEX, "cost": cost, "budget": budget},
+    )
 
-    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-        self.operation = node
-        root = self.context.schema.get_root_type(node.operation)
-        if root is None:
-            return
-        cost = self._selection_cost(node.selection_set, root, frozenset())
-        if cost > self.max_cost:
-            self.report_error(
-                GraphQLError(
-                    f"Operation cost {cost} exceeds the budget of {self.max_cost}: "
-                    "ask for smaller pages or fewer nested lists",
-                    node,
-                    extensions={"code": QUERY_TOO_COMPLEX, "cost": cost, "budget": self.max_cost},
-                )
-            )
+
+class _Pricer:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        operation: OperationDefinitionNode,
+        variables: Mapping[str, Any],
+        max_cost: int,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.operation = operation
+        self.variables = variables
+        self.max_cost = max_cost
+
+    def operation_cost(self) -> int:
+        root = self.schema.get_root_type(self.operation.operation)
+        return self._selection_cost(self.operation.selection_set, root, frozenset()) if root else 0
 
     def _selection_cost(
         self, selection_set: SelectionSetNode, parent: GraphQLNamedType, seen: frozenset[str]
@@ -107,7 +144,7 @@ class _CostRule(ValidationRule):
                 cost += self._selection_cost(selection.selection_set, parent, seen)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
-                fragment = self.context.get_fragment(name)
+                fragment = self.fragments.get(name)
                 if fragment is not None and name not in seen:  # cycles are NoFragmentCycles' job
                     cost += self._selection_cost(fragment.selection_set, parent, seen | {name})
             if cost > self.max_cost:

@@ -13,7 +13,7 @@ from strawberry.types import ExecutionContext
 from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.subscription import Subscription
-from schema.errors import ErrorCodes, log_unexpected
+from schema.errors import ErrorCodes, add_code, is_unexpected, log_unexpected
 from schema.execution import SharedEventExecutor
 from schema.limits import limit_extensions
 from schema.scalars import SCALAR_OVERRIDES
@@ -29,9 +29,13 @@ class TradingSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        if self.hide_suggestions:
-            for error in errors:
+        for error in errors:
+            if self.hide_suggestions:
                 error.message = SUGGESTION.sub("", error.message)
+            if not is_unexpected(error):
+                # Also for errors raised inside an extension (a cached parse), which skip
+                # ErrorCodes' hook.
+                add_code(error)
         # Expected errors (bad input, permissions) are answers, not incidents: log the rest.
         context: Any = execution_context.context if execution_context else None
         log_unexpected(errors, getattr(context, "request_id", None))
