@@ -12,6 +12,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import jwt
 
@@ -35,6 +36,7 @@ class Claims:
     expires_at: datetime
 
 
+@lru_cache(maxsize=8)  # called on every request; the keys change only with a restart
 def key_id(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 

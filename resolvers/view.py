@@ -102,7 +102,8 @@ class GraphQLView(GraphQLRouter[Context, None]):
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         processed = await super().process_result(request, result)
-        return graphql_response(dict(processed), request.headers.get("accept", ""))  # type: ignore[return-value]
+        accept = request.headers.get("accept", "")
+        return graphql_response(processed, accept)  # type: ignore[return-value]
 
     def create_response(
         self,

@@ -8,6 +8,7 @@ accept only `application/json` keep the legacy behaviour: 200 for every GraphQL 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -32,7 +33,7 @@ def accepts_graphql_response_json(accept: str) -> bool:
     return False
 
 
-def graphql_response(result: dict[str, Any], accept: str) -> GraphQLResponse:
+def graphql_response(result: Mapping[str, Any], accept: str) -> GraphQLResponse:
     response = GraphQLResponse(result)
     if not accepts_graphql_response_json(accept):
         return response
