@@ -12,7 +12,7 @@ from auth.throttle import LoginThrottle
 from cache.backends import Backend, MemoryBackend, RedisBackend
 from cache.query_cache import QueryCache
 from cache.reads import CachedReads
-from db.engine import create_engine, create_session_factory, engine_options
+from db.engine import create_engine, create_reader, create_session_factory, engine_options
 from events.broadcast import Broadcaster
 from events.redis_broadcast import RedisBroadcaster
 from settings import Settings
@@ -25,6 +25,8 @@ from workers.queue import JobQueue
 class Services:
     settings: Settings
     engine: AsyncEngine
+    # Compiled queries (fastpath/): one read-only statement each, in autocommit.
+    reader: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     jobs: JobQueue
     broadcaster: Broadcaster
@@ -36,6 +38,7 @@ class Services:
 async def start_services(settings: Settings) -> AsyncIterator[Services]:
     engine = create_engine(settings.database_url, **engine_options(settings))
     sessions = create_session_factory(engine)
+    reader = create_reader(settings)
     cache = QueryCache(
         _cache_backend(settings),
         ttl=settings.cache_ttl_seconds,
@@ -46,6 +49,7 @@ async def start_services(settings: Settings) -> AsyncIterator[Services]:
     services = Services(
         settings=settings,
         engine=engine,
+        reader=reader,
         sessions=sessions,
         jobs=_job_queue(settings, sessions),
         broadcaster=broadcaster,
@@ -59,6 +63,7 @@ async def start_services(settings: Settings) -> AsyncIterator[Services]:
         await services.login_throttle.counters.close()
         await services.jobs.close()
         await cache.close()
+        await reader.dispose()
         await engine.dispose()
 
 

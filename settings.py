@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     # production unless set.
     graphql_introspection: bool | None = None
     graphql_ide: bool | None = None
+    # Plain-data queries answered by one SQL statement whose JSON the database builds
+    # (fastpath/); off, every request goes through Strawberry's executor.
+    graphql_compiled_queries: bool = True
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -34,6 +34,22 @@ class Codec(Generic[V]):
         return self._load(json.loads(raw))
 
 
+class _Raw(Codec[bytes]):
+    """Bytes stored as they are: responses the database already built as JSON."""
+
+    def __init__(self) -> None:
+        super().__init__(bytes, bytes)
+
+    def encode(self, value: bytes) -> bytes:
+        return value
+
+    def decode(self, raw: bytes) -> bytes:
+        return raw
+
+
+RAW = _Raw()
+
+
 def user_from_row(row: list[Any]) -> UserRecord:
     id_, email, name, role, is_active, registered_at = row
     return UserRecord(id_, email, name, role, is_active, datetime.fromisoformat(registered_at))

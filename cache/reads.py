@@ -10,6 +10,10 @@ Tags, bumped after the commit of the write that changes them:
     trades              trade(id) and trade pages   addTrades
     trades:user:<id>    that user's trade pages     addTrades
     degrees:user:<id>   that user's degrees         addDegree
+    degrees             every degree                addDegree
+
+Compiled queries (fastpath/) cache whole responses under the tags `users`, `trades` and
+`degrees` of the tables they read.
 """
 
 from __future__ import annotations
@@ -131,4 +135,4 @@ class CachedReads:
         await self.cache.invalidate(["users"])
 
     async def degree_added(self, user_id: int) -> None:
-        await self.cache.invalidate([f"degrees:user:{user_id}"])
+        await self.cache.invalidate([f"degrees:user:{user_id}", "degrees"])

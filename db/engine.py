@@ -42,11 +42,29 @@ def is_unavailable(error: BaseException) -> bool:
     )
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"), **kwargs)
+def create_engine(url: str, *, pre_ping: bool = True, **kwargs: Any) -> AsyncEngine:
+    pre_ping = pre_ping and not url.startswith("sqlite")
+    engine = create_async_engine(url, pool_pre_ping=pre_ping, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def create_reader(settings: Settings) -> AsyncEngine:
+    """An engine for single read-only statements: autocommit, so a statement is one round trip
+    (no BEGIN, no ROLLBACK), and no ping before each checkout (three round trips with asyncpg
+    outside autocommit). Its callers retry on `engine` when it fails, so a connection that died
+    with the server costs one fallback, and SQLAlchemy then replaces the whole pool."""
+    options = engine_options(settings)
+    if "pool_size" in options:
+        # Cheap idle connections, dear new ones: keep every connection it may open.
+        options |= {
+            "pool_size": settings.db_pool_size + settings.db_max_overflow,
+            "max_overflow": 0,
+        }
+    return create_engine(
+        settings.database_url, isolation_level="AUTOCOMMIT", pre_ping=False, **options
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _: ConnectionPoolEntry) -> None:

@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import Any
 
-from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import (
+    ASTValidationRule,
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -32,6 +33,7 @@ from graphql import (
     is_list_type,
     is_non_null_type,
 )
+from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -61,19 +63,38 @@ def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     on every request: the depth, alias and introspection rules are built once, here. The cost
     depends on the variables too, so it is checked after validation, per request.
     """
-    static_rules = [
+    return [
+        partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
+        partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
+        partial(AddValidationRules, static_validation_rules(settings)),
+        partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
+        partial(CostLimiter, max_cost=settings.graphql_max_cost),
+    ]
+
+
+def static_validation_rules(settings: Settings) -> list[type[ASTValidationRule]]:
+    """The depth, alias and (in production) introspection rules, added to GraphQL's own."""
+    rules = [
         *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
     ]
     if not settings.graphql_introspection_enabled:
-        static_rules += DisableIntrospection().validation_rules
-    return [
-        partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
-        partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
-        partial(AddValidationRules, static_rules),
-        partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
-        partial(CostLimiter, max_cost=settings.graphql_max_cost),
-    ]
+        rules += DisableIntrospection().validation_rules
+    return rules
+
+
+def operation_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Mapping[str, Any],
+    max_cost: int,
+) -> int:
+    """What the operation may cost (counting stops soon after it passes `max_cost`)."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    return _Pricer(schema, fragments, operation, variables, max_cost).operation_cost()
 
 
 class CostLimiter(SchemaExtension):
@@ -86,15 +107,8 @@ class CostLimiter(SchemaExtension):
         if document is not None and context.result is None:
             operation = get_operation_ast(document, context.operation_name)
             if operation is not None:
-                fragments = {
-                    d.name.value: d
-                    for d in document.definitions
-                    if isinstance(d, FragmentDefinitionNode)
-                }
-                pricer = _Pricer(
-                    schema, fragments, operation, context.variables or {}, self.max_cost
-                )
-                cost = pricer.operation_cost()
+                variables = context.variables or {}
+                cost = operation_cost(schema, document, operation, variables, self.max_cost)
                 if cost > self.max_cost:
                     # Strawberry skips execution when an extension has set the result.
                     context.result = GraphQLExecutionResult(

@@ -1,4 +1,8 @@
-"""The query cache seen by clients: scoped by visibility, invalidated everywhere, failing open."""
+"""The query cache seen by clients: scoped by visibility, invalidated everywhere, failing open.
+
+Every test runs on both read paths: compiled queries cache whole responses, Strawberry's
+executor caches records; both must hold to the same rules.
+"""
 
 from __future__ import annotations
 
@@ -33,9 +37,17 @@ def process_factory(settings: Settings) -> Process:
     return process
 
 
+@pytest.fixture(params=["compiled", "general"])
+def path(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
 @pytest.fixture
-def redis_settings(database_url: str, redis_url: str) -> Settings:
-    return make_settings(database_url, redis_url=redis_url)
+def redis_settings(database_url: str, redis_url: str, path: str) -> Settings:
+    return make_settings(
+        database_url, redis_url=redis_url, graphql_compiled_queries=path == "compiled"
+    )
 
 
 async def _data(api: Api, query: str, token: str, **variables: Any) -> dict[str, Any]:
@@ -46,7 +58,7 @@ async def _data(api: Api, query: str, token: str, **variables: Any) -> dict[str,
 
 
 async def test_one_users_email_never_reaches_another_from_the_cache(
-    redis_settings: Settings, redis_url: str
+    redis_settings: Settings, redis_url: str, path: str
 ) -> None:
     async with process_factory(redis_settings)() as (api, services):
         alice_id, alice = await api.signup("alice@example.com", "Alice")
@@ -62,13 +74,21 @@ async def test_one_users_email_never_reaches_another_from_the_cache(
         assert set(emails_seen["admin"].values()) >= {"alice@example.com", "bob@example.com"}
         assert services.reads.cache.stats.hits > 0  # bob's second read came from the cache
 
-    # What non-admins' entries hold: no email at all.
     redis = Redis.from_url(redis_url)
     try:
-        keys = [k async for k in redis.scan_iter(match="trading:cache:v1:users:public:*")]
-        assert keys
-        for value in await redis.mget(keys):
-            assert value is not None and b"@example.com" not in value
+        if path == "general":
+            # What non-admins' record entries hold: no email at all.
+            pattern = "trading:cache:v1:users:public:*"
+            keys = [k async for k in redis.scan_iter(match=pattern)]
+            assert keys
+            for value in await redis.mget(keys):
+                assert value is not None and b"@example.com" not in value
+        else:
+            # One response per viewer (they select `email`): alice, bob, the admin.
+            keys = [k async for k in redis.scan_iter(match="trading:cache:v1:compiled:*")]
+            assert len(keys) == 3
+            values = await redis.mget(keys)
+            assert sum(b"alice@example.com" in v and b"bob@example.com" in v for v in values) == 1
     finally:
         await redis.aclose()
 
@@ -129,14 +149,16 @@ def dead_redis_url(request: pytest.FixtureRequest) -> str:
 
 
 async def test_the_api_fails_open_when_redis_is_down_or_hung(
-    database_url: str, dead_redis_url: str
+    database_url: str, dead_redis_url: str, path: str
 ) -> None:
     """Every read and write still works, from the database; the breaker stops the waiting.
 
     The hard time limit is not a speed target: without socket timeouts a hung Redis makes
     requests wait forever, and this test would never end.
     """
-    settings = make_settings(database_url, redis_url=dead_redis_url)
+    settings = make_settings(
+        database_url, redis_url=dead_redis_url, graphql_compiled_queries=path == "compiled"
+    )
     async with asyncio.timeout(30), process_factory(settings)() as (api, services):
         alice_id, alice = await api.signup("alice@example.com", "Alice")
         added = await _data(

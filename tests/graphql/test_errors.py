@@ -1,4 +1,8 @@
-"""Unexpected failures reach clients masked, with a request id, and are logged in full."""
+"""Unexpected failures reach clients masked, with a request id, and are logged in full.
+
+The failures are injected into the general path's queries, so these tests turn compiled
+queries off; the last test injects one into the compiled path, which hands the request over.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,17 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Api
+from settings import Settings
+from tests.conftest import Api, make_settings, serve
 from tests.graphql.conftest import Account
 
 SECRET = "secret SQL details"
 ERROR_LOGGER = "trading_api.errors"
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url, graphql_compiled_queries=False)
 
 
 def explode(*_args: Any, **_kwargs: Any) -> Any:
@@ -109,3 +119,23 @@ async def test_database_outage_inside_a_resolver_says_so(
     assert error["message"] == "The database is unavailable; try again shortly"
     assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
     assert "10.0.0.5" not in response.text
+
+
+async def test_a_failing_compiled_query_is_answered_the_general_way(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The compiled statement fails: the general path answers, nothing of it reaches the client."""
+    async with serve(make_settings(database_url)) as (client, _):
+        api = Api(client)
+        _, token = await api.signup("alice@example.com", "Alice")
+
+        async def fail(*_args: Any, **_kwargs: Any) -> Any:
+            raise RuntimeError(SECRET)
+
+        monkeypatch.setattr("fastpath.middleware.CompiledQueries._fetch", fail)
+        caplog.set_level(logging.WARNING, logger="fastpath.middleware")
+        response = await post(client, "{ me { name } trades { id } }", token)
+        assert response.json() == {"data": {"me": {"name": "Alice"}, "trades": []}}
+        assert SECRET not in response.text
+        [record] = [r for r in caplog.records if r.name == "fastpath.middleware"]
+        assert record.exc_info is not None and str(record.exc_info[1]) == SECRET

@@ -131,7 +131,8 @@ async def test_exhausted_pool_fails_fast_and_recovers(postgres_database: str) ->
         api = Api(client)
         _, token = await api.signup("pool@example.com")
         services: Services = app.state.services
-        held = await services.engine.connect()  # the pool's only connection, held elsewhere
+        # Each pool's only connection, held elsewhere: the compiled path's, then the general's.
+        held = [await services.reader.connect(), await services.engine.connect()]
         try:
             response, took = await timed(
                 client.post(
@@ -143,7 +144,8 @@ async def test_exhausted_pool_fails_fast_and_recovers(postgres_database: str) ->
             assert took < FAST
             assert response.status_code == 503, response.text
         finally:
-            await held.close()
+            for connection in held:
+                await connection.close()
         assert await api.gql("{ trades { id } }", token=token) == {"data": {"trades": []}}
 
 

@@ -1,0 +1,65 @@
+"""How each database spells the JSON the compiled path asks it to build.
+
+The output must be byte-for-byte what the general path's scalars print: DateTime is Python's
+`isoformat()` of a UTC datetime (no fraction when the microseconds are 0), Decimal is fixed
+point with 8 places, enums are their upper-case GraphQL names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class JSONDialect:
+    name: str
+
+    def placeholder(self, position: int) -> str:
+        return f"${position}" if self.name == "postgresql" else "?"
+
+    def object(self, pairs: Sequence[tuple[str, str]]) -> str:
+        function = "json_build_object" if self.name == "postgresql" else "json_object"
+        arguments = ", ".join(f"'{key}', {value}" for key, value in pairs)
+        return f"{function}({arguments})"
+
+    def nested(self, subquery: str) -> str:
+        """A JSON value from a scalar subquery; SQLite forgets it is JSON unless told again."""
+        return f"({subquery})" if self.name == "postgresql" else f"json(({subquery}))"
+
+    def array(self, element: str, source: str, order: str) -> str:
+        """A JSON array of `element` over the rows of `source`, in `order`; [] when empty."""
+        if self.name == "postgresql":
+            return f"(SELECT coalesce(json_agg({element} ORDER BY {order}), '[]'::json) {source})"
+        # SQLite 3.40 has no ORDER BY inside aggregates: it keeps the order of `source`,
+        # whose subquery is ordered.
+        return f"json((SELECT json_group_array(json({element})) {source}))"
+
+    def timestamp(self, column: str) -> str:
+        if self.name == "postgresql":
+            utc = f"({column} AT TIME ZONE 'UTC')"
+            return (
+                f"(to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
+                f"CASE WHEN date_part('microseconds', {utc})::int % 1000000 = 0 THEN '' "
+                f"ELSE to_char({utc}, '.US') END || '+00:00')"
+            )
+        # SQLAlchemy stores 'YYYY-MM-DD HH:MM:SS.ffffff' (naive UTC) in SQLite.
+        return (
+            f"(replace(CASE WHEN substr({column}, 20) = '.000000' THEN substr({column}, 1, 19) "
+            f"ELSE {column} END, ' ', 'T') || '+00:00')"
+        )
+
+    def money(self, column: str) -> str:
+        # NUMERIC(20, 8) prints 8 places; SQLite stores the same canonical text.
+        return f"{column}::text" if self.name == "postgresql" else column
+
+    def as_text(self, expression: str) -> str:
+        return f"{expression}::text" if self.name == "postgresql" else expression
+
+
+POSTGRESQL = JSONDialect("postgresql")
+SQLITE = JSONDialect("sqlite")
+
+
+def dialect_named(name: str) -> JSONDialect | None:
+    return {"postgresql": POSTGRESQL, "sqlite": SQLITE}.get(name)

@@ -1,0 +1,249 @@
+"""The compiled path in front of Strawberry: plain-data queries answered by one SQL statement.
+
+An ASGI middleware rather than a route, because it must be able to decline: a request it cannot
+answer exactly as the general path would (not a JSON POST, no valid session, a document that
+does not compile, a database error) goes on to Strawberry untouched, body included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from graphql import GraphQLError, get_operation_ast, parse, specified_rules, validate
+from starlette.requests import cookie_parser
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from auth.identity import COOKIE_NAME
+from auth.tokens import Claims, read_token
+from cache.codec import RAW
+from fastpath.compiler import NotCompilable, Statement, compile_query, viewer_query
+from fastpath.dialects import POSTGRESQL, SQLITE
+from schema.limits import DOCUMENT_CACHE_SIZE, operation_cost, static_validation_rules
+from schema.schema import TradingSchema
+from services import Services
+from settings import Settings
+from web.media_types import GRAPHQL_RESPONSE_JSON, accepts_graphql_response_json
+
+logger = logging.getLogger(__name__)
+PATHS = ("/graphql", "/graphql/")
+# Distinct (document, operation, variables) whose statements are kept.
+STATEMENT_CACHE_SIZE = 4 * DOCUMENT_CACHE_SIZE
+TOKEN_CACHE_SIZE = 10_000
+
+
+class CompiledQueries:
+    def __init__(self, app: ASGIApp, *, schema: TradingSchema, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.graphql_schema = schema._schema
+        self.rules = (*specified_rules, *static_validation_rules(settings))
+        self.dialect = POSTGRESQL if settings.database_url.startswith("postgresql") else SQLITE
+        self.viewer_sql = viewer_query(self.dialect)
+        self.tokens: OrderedDict[str, Claims] = OrderedDict()
+        self.statements: OrderedDict[tuple[str, str | None, str], Statement | None] = OrderedDict()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in PATHS:
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        body = await _read_body(headers, receive, self.settings.max_body_bytes)
+        if body is None:  # not read: the app reads it
+            await self.app(scope, receive, send)
+            return
+        answer = await self._answer(scope["app"].state.services, headers, body)
+        if answer is None:
+            await self.app(scope, _replay(body, receive), send)
+            return
+        accept = headers.get("accept", "")
+        media_type = (
+            GRAPHQL_RESPONSE_JSON if accepts_graphql_response_json(accept) else "application/json"
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", f"{media_type}; charset=utf-8".encode()),
+                    (b"content-length", str(len(answer)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": answer})
+
+    async def _answer(
+        self, services: Services, headers: Mapping[str, str], body: bytes
+    ) -> bytes | None:
+        request = _graphql_request(body)
+        claims = self._claims(headers)
+        if request is None or claims is None:
+            return None
+        statement = self._statement(*request)
+        if statement is None:
+            return None
+        params = (claims.user_id, claims.version, claims.session_id, *statement.params)
+        try:
+            if not services.reads.cache.enabled:
+                data = await self._fetch(services, statement.sql, params)
+            else:
+                data = await self._cached(services, statement, params)
+        except Exception:
+            # The general path answers it again and turns the failure into the right error.
+            logger.warning("compiled query failed; answering it the general way", exc_info=True)
+            return None
+        if data is None:
+            return None  # no such session (any more): the general path says so
+        return b'{"data":' + data + b"}"
+
+    async def _cached(
+        self, services: Services, statement: Statement, params: tuple[object, ...]
+    ) -> bytes | None:
+        """From the result cache, keyed by the statement, its values and (when the JSON depends
+        on who asks) the viewer; tagged by the tables it reads. The session is still checked
+        in the database on every request: a logged-out token must not read cached results."""
+        async with services.reader.connect() as connection:
+            viewer: Any = (await connection.exec_driver_sql(self.viewer_sql, params[:3])).first()
+        if viewer is None:
+            return None
+        scope = f"{viewer[0]}:{bool(viewer[1])}" if statement.per_viewer else ""
+        digest = hashlib.sha256(repr((statement.sql, statement.params, scope)).encode())
+        key = f"compiled:{digest.hexdigest()}"
+        tags = sorted(statement.tables)
+
+        async def load() -> bytes | None:
+            return await self._fetch(services, statement.sql, params)
+
+        return await services.reads.cache.get_or_load(key, tags, load, RAW)
+
+    @staticmethod
+    async def _fetch(services: Services, sql: str, params: tuple[object, ...]) -> bytes | None:
+        async with services.reader.connect() as connection:
+            data = (await connection.exec_driver_sql(sql, params)).scalar()
+        return data.encode() if data is not None else None
+
+    def _claims(self, headers: Mapping[str, str]) -> Claims | None:
+        """The token's claims, verified once per token and process: a token's signature and
+        claims never change, only the clock moves past its expiry. Whether its session is still
+        valid is the statement's own check, on every request."""
+        token = _token(headers)
+        if not token:
+            return None
+        claims = self.tokens.get(token)
+        if claims is None or claims.expires_at <= datetime.now(UTC):
+            claims = read_token(self.settings, token)
+            if claims is None:
+                return None
+            self.tokens[token] = claims
+            if len(self.tokens) > TOKEN_CACHE_SIZE:
+                self.tokens.popitem(last=False)
+        return claims
+
+    def _statement(
+        self, query: str, operation_name: str | None, variables: dict[str, Any] | None
+    ) -> Statement | None:
+        key = (query, operation_name, json.dumps(variables, sort_keys=True) if variables else "")
+        try:
+            statement = self.statements[key]
+        except KeyError:
+            statement = self._compile(query, operation_name, variables)
+            self.statements[key] = statement
+            if len(self.statements) > STATEMENT_CACHE_SIZE:
+                self.statements.popitem(last=False)
+        else:
+            self.statements.move_to_end(key)
+        return statement
+
+    def _compile(
+        self, query: str, operation_name: str | None, variables: dict[str, Any] | None
+    ) -> Statement | None:
+        """The statement, or None for anything the general path must answer (errors included)."""
+        try:
+            document = parse(query, max_tokens=self.settings.graphql_max_tokens)
+        except GraphQLError:
+            return None
+        if validate(self.graphql_schema, document, self.rules):
+            return None
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
+            return None
+        cost = operation_cost(
+            self.graphql_schema,
+            document,
+            operation,
+            variables or {},
+            self.settings.graphql_max_cost,
+        )
+        if cost > self.settings.graphql_max_cost:
+            return None
+        try:
+            return compile_query(
+                self.graphql_schema, document, operation_name, variables, self.dialect
+            )
+        except NotCompilable:
+            return None
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+
+
+async def _read_body(headers: Mapping[str, str], receive: Receive, limit: int) -> bytes | None:
+    """A JSON body of a declared size within the limit, read whole; None to leave it unread."""
+    media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
+    length = headers.get("content-length", "")
+    if media_type != "application/json" or not length.isdigit() or int(length) > limit:
+        return None
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None  # the client went away
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The request as the app would have received it: the body, then whatever comes next."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+def _graphql_request(body: bytes) -> tuple[str, str | None, dict[str, Any] | None] | None:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(payload, dict) or set(payload) - {"query", "variables", "operationName"}:
+        return None
+    query, variables = payload.get("query"), payload.get("variables")
+    operation_name = payload.get("operationName")
+    if (
+        not isinstance(query, str)
+        or not (variables is None or isinstance(variables, dict))
+        or not (operation_name is None or isinstance(operation_name, str))
+    ):
+        return None
+    return query, operation_name, variables
+
+
+def _token(headers: Mapping[str, str]) -> str | None:
+    """As `auth.identity.token_from` reads it: the bearer header, else the cookie."""
+    scheme, _, credentials = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return cookie_parser(headers.get("cookie", "")).get(COOKIE_NAME)
