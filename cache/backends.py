@@ -24,6 +24,7 @@ def new_version() -> str:
 
 class Backend(Protocol):
     name: str
+    in_process: bool
 
     async def versions(self, tags: Sequence[str]) -> list[str]:
         """The current version token of each tag (created when missing)."""
@@ -43,6 +44,8 @@ class MemoryBackend:
     (an evicted version would bring back entries built under it)."""
 
     name = "memory"
+    # In this process: nothing to wait for, no failure to break the circuit on.
+    in_process = True
 
     def __init__(self, max_entries: int) -> None:
         self._max_entries = max_entries
@@ -88,6 +91,7 @@ class RedisBackend:
     """
 
     name = "redis"
+    in_process = False
     VERSION_PREFIX = "trading:cache:version:"
 
     def __init__(self, url: str, timeout_seconds: float) -> None:

@@ -147,6 +147,8 @@ class QueryCache:
         self, operation: Awaitable[V], *, count_bypass: bool = True
     ) -> tuple[bool, V | None]:
         """Run one backend operation: (False, None) when it failed or the breaker is open."""
+        if self.backend.in_process:
+            return True, await operation
         if not self.breaker.allows():
             if count_bypass:
                 self.stats.bypassed += 1

@@ -17,6 +17,8 @@ produces the errors. So the fast path never has to reproduce an error message.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -71,6 +73,11 @@ class Statement:
     params: tuple[object, ...]  # after the viewer's VIEWER_PARAMETERS
     tables: frozenset[str]
     per_viewer: bool  # the JSON depends on who asks (emails, `me`)
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """Names the data this statement reads, for the result cache."""
+        return hashlib.sha256(repr((self.sql, self.params)).encode()).hexdigest()
 
 
 def viewer_query(dialect: JSONDialect) -> str:

@@ -36,18 +36,12 @@ class JSONDialect:
         return f"json((SELECT json_group_array(json({element})) {source}))"
 
     def timestamp(self, column: str) -> str:
+        # Microseconds always, then a zero fraction dropped as isoformat() drops it.
         if self.name == "postgresql":
-            utc = f"({column} AT TIME ZONE 'UTC')"
-            return (
-                f"(to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
-                f"CASE WHEN date_part('microseconds', {utc})::int % 1000000 = 0 THEN '' "
-                f"ELSE to_char({utc}, '.US') END || '+00:00')"
-            )
-        # SQLAlchemy stores 'YYYY-MM-DD HH:MM:SS.ffffff' (naive UTC) in SQLite.
-        return (
-            f"(replace(CASE WHEN substr({column}, 20) = '.000000' THEN substr({column}, 1, 19) "
-            f"ELSE {column} END, ' ', 'T') || '+00:00')"
-        )
+            text = f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+        else:  # SQLAlchemy stores 'YYYY-MM-DD HH:MM:SS.ffffff' (naive UTC) in SQLite
+            text = f"replace({column}, ' ', 'T')"
+        return f"replace({text} || '+00:00', '.000000+', '+')"
 
     def money(self, column: str) -> str:
         # NUMERIC(20, 8) prints 8 places; SQLite stores the same canonical text.

@@ -7,7 +7,6 @@ does not compile, a database error) goes on to Strawberry untouched, body includ
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections import OrderedDict
@@ -111,9 +110,8 @@ class CompiledQueries:
             viewer: Any = (await connection.exec_driver_sql(self.viewer_sql, params[:3])).first()
         if viewer is None:
             return None
-        scope = f"{viewer[0]}:{bool(viewer[1])}" if statement.per_viewer else ""
-        digest = hashlib.sha256(repr((statement.sql, statement.params, scope)).encode())
-        key = f"compiled:{digest.hexdigest()}"
+        scope = f":{viewer[0]}:{bool(viewer[1])}" if statement.per_viewer else ""
+        key = f"compiled:{statement.digest}{scope}"
         tags = sorted(statement.tables)
 
         async def load() -> bytes | None:
