@@ -42,3 +42,10 @@ schema: install
 # Live-trade fan-out: 100 and 1,000 subscribers on one and two processes (needs PostgreSQL, Redis).
 bench-live: install
 	$(RUN) python -m bench.live
+
+# Side-by-side HTTP benchmark against PostGraphile and the ceiling, plus statements per request,
+# scaling at 10x data and live fan-out; writes bench/RESULTS.md (needs PostgreSQL, Redis, npm).
+# D (seconds per run) and C (connections) tune the load; ARGS=--quick for a shorter run.
+.PHONY: bench
+bench: install
+	$(RUN) python -m bench.compare $(ARGS)
