@@ -73,6 +73,9 @@ class Statement:
     params: tuple[object, ...]  # after the viewer's VIEWER_PARAMETERS
     tables: frozenset[str]
     per_viewer: bool  # the JSON depends on who asks (emails, `me`)
+    # Worth caching: it reads lists. Single rows by id cost the database no more than the
+    # session check a cached answer still needs, so they go straight to it.
+    cacheable: bool
 
     @functools.cached_property
     def digest(self) -> str:
@@ -215,13 +218,16 @@ class _Compiler:
         self.params: list[object] = []
         self.tables: set[str] = set()
         self.per_viewer = False
+        self.lists = False
         self._aliases = itertools.count()
 
     def statement(self, operation: OperationDefinitionNode) -> Statement:
         d = self.dialect
         data = self._object("Query", [operation.selection_set], "")
         sql = f"WITH v AS ({viewer_query(d)}) SELECT {d.as_text(data)} FROM v"
-        return Statement(sql, tuple(self.params), frozenset(self.tables), self.per_viewer)
+        return Statement(
+            sql, tuple(self.params), frozenset(self.tables), self.per_viewer, self.lists
+        )
 
     # Selections
 
@@ -367,6 +373,7 @@ class _Compiler:
         """The rows matching `where` (column = column or bound value), in the table's order,
         one page of them, as an array of objects."""
         self.tables.add(table.name)
+        self.lists = True
         alias = self._alias()
         element = self._object(table.type_name, selections, alias)
         conditions = " AND ".join(f"{column} = {self._id(value)}" for column, value in where)

@@ -88,7 +88,7 @@ class CompiledQueries:
             return None
         params = (claims.user_id, claims.version, claims.session_id, *statement.params)
         try:
-            if not services.reads.cache.enabled:
+            if not (services.reads.cache.enabled and statement.cacheable):
                 data = await self._fetch(services, statement.sql, params)
             else:
                 data = await self._cached(services, statement, params)
@@ -188,7 +188,11 @@ class CompiledQueries:
 
 
 def _headers(scope: Scope) -> dict[str, str]:
-    return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+    """The first value of each header, as Starlette's `headers.get` reads it."""
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return headers
 
 
 async def _read_body(headers: Mapping[str, str], receive: Receive, limit: int) -> bytes | None:

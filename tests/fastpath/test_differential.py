@@ -289,3 +289,23 @@ queries = st.lists(
 @given(query=queries)
 async def test_generated_queries_answer_the_same(pair: Pair, query: str) -> None:
     await compare(pair, query, compiled=None)
+
+
+async def test_headers_answer_the_same(pair: Pair) -> None:
+    """Media type by Accept (GraphQL over HTTP), CORS for an allowed origin, a request id."""
+    body = {"query": "{ me { id } }"}
+    for accept in ("application/graphql-response+json", "application/json", "*/*"):
+        headers = {
+            "Authorization": f"Bearer {pair.tokens['trader']}",
+            "Accept": accept,
+            "Origin": "http://app.example",
+        }
+        with recorded_statements(pair.compiled_services.reader) as statements:
+            fast = await pair.compiled.post("/graphql", json=body, headers=headers)
+        assert statements  # answered by the compiled path
+        slow = await pair.general.post("/graphql", json=body, headers=headers)
+        assert fast.status_code == slow.status_code == 200
+        assert fast.json() == slow.json()
+        for name in ("content-type", "access-control-allow-origin", "vary"):
+            assert fast.headers.get(name) == slow.headers.get(name), name
+        assert len(fast.headers["x-request-id"]) == 32
