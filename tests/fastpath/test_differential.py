@@ -182,6 +182,10 @@ GENERAL_QUERIES: list[tuple[str, dict[str, Any] | None]] = [
     ("query($l: Int!) { users(limit: $l) { id } }", None),
     ("{ users(limit: 100) { trades(limit: 100) { user { trades(limit: 100) { id } } } } }", None),
     ("{ cacheStats { hits } }", None),
+    ("{ liveStats { connections subscriptions } }", None),
+    ('{ job(id: "no-such-job") { id status } }', None),
+    ("{ jobs(limit: 5) { id kind status } }", None),
+    ("{ me { id } jobs { id } }", None),
     ('mutation { changeUserName(userId: 99999, newName: "x") { id } }', None),
     ("query Q { me { id } } query R { me { name } }", None),
 ]
