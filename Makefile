@@ -19,9 +19,11 @@ install: $(UV)
 run: install
 	@$(RUN) python manage.py prepare
 	@echo "- serving on http://$(HOST):$(PORT)"
+	@echo "  live page: http://$(HOST):$(PORT)/"
 	@echo "  GraphiQL:  http://$(HOST):$(PORT)/graphql   (log in first: POST /auth/login, or in /docs)"
 	@echo "  REST docs: http://$(HOST):$(PORT)/docs and http://$(HOST):$(PORT)/redoc"
-	@$(RUN) uvicorn main:app --host $(HOST) --port $(PORT)
+	@echo "- starting uvicorn (Ctrl-C stops it)"
+	@$(RUN) uvicorn main:app --host $(HOST) --port $(PORT) --no-access-log
 
 test: install
 	@$(RUN) pytest
@@ -38,6 +40,14 @@ format: install
 # The served schema, exported for review; tests fail when it drifts from this file.
 schema: install
 	$(RUN) python manage.py export-schema
+
+# The production processes without Docker (needs PostgreSQL, Redis and DATABASE_URL, REDIS_URL,
+# JWT_SECRET in the environment or .env): migrate, WORKERS uvicorn workers on HOST:PORT, one arq
+# worker, all with ENVIRONMENT=production; Ctrl-C stops every one of them.
+WORKERS ?= 2
+.PHONY: run-prod
+run-prod: install
+	@$(RUN) python -m deploy.run_prod --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 # Live-trade fan-out: 100 and 1,000 subscribers on one and two processes (needs PostgreSQL, Redis).
 bench-live: install

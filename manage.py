@@ -12,6 +12,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import func, insert, select
+from sqlalchemy.engine import make_url
 
 from auth.accounts import register
 from db.engine import create_engine, create_session_factory
@@ -28,7 +29,9 @@ DEMO_ADMIN_PASSWORD = "admin-password-1"  # noqa: S105
 
 
 def migrate(settings: Settings) -> None:
-    print(f"- applying migrations to {settings.database_url}")
+    # Without the password: this line ends up in terminals and deployment logs.
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    print(f"- applying migrations to {shown}", flush=True)
     config = Config("alembic.ini")
     config.set_main_option("sqlalchemy.url", settings.database_url)
     config.attributes["configure_logger"] = False

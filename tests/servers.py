@@ -11,12 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_SECRET
-from tests.databases import ROOT
+from tests.databases import ROOT, copy_sqlite
 
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
@@ -105,3 +106,25 @@ def uvicorn_servers(database_url: str, *logs: Path, **overrides: str) -> Iterato
     finally:
         for server in servers:
             stop(server.process)
+
+
+@contextmanager
+def sqlite_server(template: Path, directory: Path, **overrides: str) -> Iterator[Server]:
+    """One uvicorn process on a copy of the migrated SQLite template, logging into `directory`."""
+    database = copy_sqlite(template, directory / "server.db")
+    with uvicorn_servers(database, directory / "uvicorn.log", **overrides) as (server,):
+        yield server
+
+
+def graphql_data(base_url: str, token: str, query: str, **variables: Any) -> dict[str, Any]:
+    """`data` of a GraphQL request to a running server, asserting it had no errors."""
+    response = httpx.post(
+        f"{base_url}/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    data: dict[str, Any] = body["data"]
+    return data

@@ -20,7 +20,7 @@ from events.redis_broadcast import channel_for
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_SECRET
 from tests.databases import ROOT, PostgresTemplate, postgres_url
 from tests.live.conftest import Live
-from tests.servers import Server, free_port, stop, wait_until_serving
+from tests.servers import Server, free_port, graphql_data, stop, wait_until_serving
 
 JOB_TIMEOUT = 30.0
 PASSWORD = "trade-secret-1"
@@ -77,16 +77,7 @@ def deployment(
 
 
 def _gql(server: Server, token: str, query: str, **variables: Any) -> dict[str, Any]:
-    response = httpx.post(
-        f"{server.base_url}/graphql",
-        json={"query": query, "variables": variables},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    )
-    body: dict[str, Any] = response.json()
-    assert "errors" not in body, body
-    data: dict[str, Any] = body["data"]
-    return data
+    return graphql_data(server.base_url, token, query, **variables)
 
 
 def _sign_up(server: Server, email: str) -> tuple[int, str]:

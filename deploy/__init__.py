@@ -1,0 +1,1 @@
+"""Deployment: the image build script and the run-prod launcher."""
