@@ -15,12 +15,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from auth.accounts import EmailTakenError, ensure_admin
 from auth.routes import router as auth_router
 from fastpath.middleware import CompiledQueries
+from observability.logs import configure_logging
+from observability.middleware import RequestLog
+from observability.routes import router as metrics_router
 from resolvers.view import GraphQLView
 from schema.schema import create_schema
 from services import start_services
 from settings import Settings, get_settings
 from web.errors import add_database_error_handlers
 from web.health import router as health_router
+from web.live_page import add_live_page
 
 logger = logging.getLogger("trading_api")
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -28,6 +32,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings.log_format_effective)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,9 +63,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(auth_router)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     add_database_error_handlers(app)
     schema = create_schema(settings)
     app.include_router(GraphQLView(schema, settings), prefix="/graphql")
+    if settings.live_page_enabled:
+        add_live_page(app)
     if settings.graphql_compiled_queries:
         # Added first, so it runs innermost: after CORS and the request id.
         app.add_middleware(CompiledQueries, schema=schema, settings=settings)
@@ -77,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
 
+    # Inside RequestId (it logs that id), outside everything that answers.
+    app.add_middleware(RequestLog)
     app.add_middleware(RequestId)
     return app
 

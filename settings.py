@@ -7,8 +7,9 @@ import secrets
 import time
 from enum import StrEnum
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -21,6 +22,7 @@ DEV_SECRET_FILE = Path(__file__).with_name(".jwt_secret")
 MIN_SECRET_LENGTH = 32
 # A production key must look random, not like "aaaa...": this many distinct characters at least.
 MIN_DISTINCT_CHARACTERS = 12
+_LOOPBACK: list[IPv4Network | IPv6Network] = [IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")]
 
 
 class Environment(StrEnum):
@@ -97,12 +99,26 @@ class Settings(BaseSettings):
     # Plain-data queries answered by one SQL statement whose JSON the database builds
     # (fastpath/); off, every request goes through Strawberry's executor.
     graphql_compiled_queries: bool = True
+    # The live trades page at `/` (web/live/): on in development, off in production unless set.
+    live_page: bool | None = None
 
-    @field_validator("cors_origins", mode="before")
+    # Observability (README, Observability). Log lines as JSON objects or text; JSON in
+    # production unless set.
+    log_format: Literal["json", "text"] | None = None
+    # /metrics answers clients on these networks, or presenting this bearer token.
+    metrics_token: SecretStr | None = None
+    metrics_allowed_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=lambda: _LOOPBACK.copy()
+    )
+    # prometheus-client's multiprocess mode (several uvicorn workers): a directory of its own,
+    # emptied before the processes start; prometheus-client reads the variable itself too.
+    prometheus_multiproc_dir: str | None = None
+
+    @field_validator("cors_origins", "metrics_allowed_networks", mode="before")
     @classmethod
     def _split_origins(cls, origins: object) -> object:
         if isinstance(origins, str):
-            return [o for o in origins.split(",") if o.strip()]
+            return [o.strip() for o in origins.split(",") if o.strip()]
         return origins
 
     @field_validator("cors_origins", mode="after")
@@ -142,6 +158,16 @@ class Settings(BaseSettings):
     @property
     def graphql_ide_enabled(self) -> bool:
         return not self.is_production if self.graphql_ide is None else self.graphql_ide
+
+    @property
+    def live_page_enabled(self) -> bool:
+        return not self.is_production if self.live_page is None else self.live_page
+
+    @property
+    def log_format_effective(self) -> str:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.is_production else "text"
 
     @property
     def previous_signing_keys(self) -> list[str]:

@@ -9,6 +9,7 @@ from starlette.requests import HTTPConnection
 from auth.tokens import Claims, read_token
 from db import sessions
 from db.records import UserRecord
+from observability import record
 from services import Services
 
 COOKIE_NAME = "access_token"
@@ -40,6 +41,7 @@ async def signed_in(services: Services, token: str | None) -> SignedIn | None:
     user, version, revoked = found
     if revoked or version != claims.version or not user.is_active:
         return None
+    record.set_viewer(user.id)  # for this request's log line
     return SignedIn(user, claims)
 
 

@@ -17,6 +17,7 @@ from typing import Generic, TypeVar
 from cache.backends import Backend
 from cache.breaker import CircuitBreaker
 from cache.codec import Codec
+from observability.metrics import CACHE
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +101,8 @@ class QueryCache:
                 found[entry.key] = codec.decode(raw)
         self.stats.hits += len(found)
         self.stats.misses += len(missing)
+        CACHE.labels("hit").inc(len(found))
+        CACHE.labels("miss").inc(len(missing))
         if missing:
             loaded = await load([entry.key for entry, _ in missing])
             found.update(loaded)
@@ -152,6 +155,7 @@ class QueryCache:
         if not self.breaker.allows():
             if count_bypass:
                 self.stats.bypassed += 1
+                CACHE.labels("bypassed").inc()
             _close(operation)
             return False, None
         try:
@@ -159,6 +163,7 @@ class QueryCache:
                 result = await operation
         except Exception as error:  # any cache fault degrades to the database, never to a 500
             self.stats.errors += 1
+            CACHE.labels("error").inc()
             self.breaker.record_failure()
             logger.warning("cache %s failed: %r", self.backend.name, error)
             return False, None

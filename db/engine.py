@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from observability.sql import instrument
 from settings import Settings
 
 
@@ -45,6 +46,7 @@ def is_unavailable(error: BaseException) -> bool:
 def create_engine(url: str, *, pre_ping: bool = True, **kwargs: Any) -> AsyncEngine:
     pre_ping = pre_ping and not url.startswith("sqlite")
     engine = create_async_engine(url, pool_pre_ping=pre_ping, **kwargs)
+    instrument(engine)  # statements per request, connections in use
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from events.fanout import Fanout, Subscriber, TradeEvent
+from observability.metrics import EVENTS_PUBLISHED
 
 SESSION_ENDED_CLOSE_CODE = 4403
 
@@ -71,6 +72,7 @@ class Broadcaster:
         async with self._commit_order:
             yield
             self.publish(events)
+            EVENTS_PUBLISHED.inc(len(events))
 
     def subscribe(self, currency: str | None = None) -> AbstractAsyncContextManager[Subscriber]:
         return self.fanout.subscribe(currency)

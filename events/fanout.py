@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from db.records import TradeRecord, UserRecord
+from observability.metrics import EVENTS_DELIVERED, SUBSCRIPTIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,15 +89,18 @@ class Fanout:
                     self.counters.slow_consumers_closed += 1
                     break
                 self.counters.delivered += 1
+                EVENTS_DELIVERED.inc()
 
     @asynccontextmanager
     async def subscribe(self, currency: str | None = None) -> AsyncIterator[Subscriber]:
         subscriber = Subscriber(currency, self.queue_size)
         group = self._all if currency is None else self._by_currency[currency]
         group.add(subscriber)
+        SUBSCRIPTIONS.inc()
         try:
             yield subscriber
         finally:
             group.discard(subscriber)
+            SUBSCRIPTIONS.dec()
             if currency is not None and not group and self._by_currency.get(currency) is group:
                 del self._by_currency[currency]

@@ -76,6 +76,7 @@ class Statement:
     # Worth caching: it reads lists. Single rows by id cost the database no more than the
     # session check a cached answer still needs, so they go straight to it.
     cacheable: bool
+    operation_name: str | None = None  # as the document names it, for logs and metrics
 
     @functools.cached_property
     def digest(self) -> str:
@@ -226,7 +227,12 @@ class _Compiler:
         data = self._object("Query", [operation.selection_set], "")
         sql = f"WITH v AS ({viewer_query(d)}) SELECT {d.as_text(data)} FROM v"
         return Statement(
-            sql, tuple(self.params), frozenset(self.tables), self.per_viewer, self.lists
+            sql,
+            tuple(self.params),
+            frozenset(self.tables),
+            self.per_viewer,
+            self.lists,
+            operation.name.value if operation.name else None,
         )
 
     # Selections

@@ -23,6 +23,7 @@ from auth.tokens import Claims, read_token
 from cache.codec import RAW
 from fastpath.compiler import NotCompilable, Statement, compile_query, viewer_query
 from fastpath.dialects import POSTGRESQL, SQLITE
+from observability import record
 from schema.limits import DOCUMENT_CACHE_SIZE, operation_cost, static_validation_rules
 from schema.schema import TradingSchema
 from services import Services
@@ -84,6 +85,7 @@ class CompiledQueries:
         if request is None or claims is None:
             return None
         statement = self._statement(*request)
+        operation_name = request[1]
         if statement is None:
             return None
         params = (claims.user_id, claims.version, claims.session_id, *statement.params)
@@ -98,6 +100,12 @@ class CompiledQueries:
             return None
         if data is None:
             return None  # no such session (any more): the general path says so
+        # For the request's log line and metrics, as Strawberry's path records them.
+        if (current := record.current()) is not None:
+            current.operation_name = operation_name or statement.operation_name
+            current.operation_type = "query"
+            current.viewer_id = claims.user_id
+            current.compiled = True
         return b'{"data":' + data + b"}"
 
     async def _cached(

@@ -10,10 +10,18 @@ from strawberry.permission import BasePermission
 
 from db import jobs
 from db.jobs import job_page
+from observability import status
 from resolvers.context import Context
 from resolvers.permissions import IsAdmin, IsAuthenticated
 from schema.enums import JobStatus, Side
 from schema.models import Page, TradeFilter
+from schema.status import (
+    DependencyStatus,
+    JobRunnerStatus,
+    MigrationStatus,
+    SystemStatus,
+    SystemVersions,
+)
 from schema.types import CacheStats, Job, JobRecord, LiveStats, Trade, TradeReport, User
 from schema.validation import validated
 
@@ -96,6 +104,26 @@ class Query:
             errors=cache.stats.errors,
             bypassed=cache.stats.bypassed,
             breaker_open=cache.breaker.is_open,
+        )
+
+    @strawberry.field(
+        permission_classes=[IsAuthenticated, IsAdmin],
+        description="Versions, migrations, the database, Redis and the job runner (admins only).",
+    )
+    async def system_status(self, info: Info[Context, None]) -> SystemStatus:
+        services = info.context.services
+        (database, current), (redis, jobs) = await asyncio.gather(
+            status.database(services), status.redis_and_jobs(services)
+        )
+        head = status.migration_head()
+        return SystemStatus(
+            versions=SystemVersions(**vars(status.versions())),
+            migrations=MigrationStatus(
+                head=head, current=current, up_to_date=head is not None and head == current
+            ),
+            database=DependencyStatus(**vars(database)),
+            redis=DependencyStatus(**vars(redis)) if redis is not None else None,
+            jobs=JobRunnerStatus(**vars(jobs)),
         )
 
     @strawberry.field(permission_classes=[IsAuthenticated, IsAdmin])

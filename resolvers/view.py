@@ -26,6 +26,7 @@ from strawberry.types.unset import UnsetType
 
 from auth.identity import signed_in
 from events.broadcast import LiveSocket
+from observability.metrics import WS_CONNECTIONS
 from resolvers.context import Context, get_context
 from settings import Settings
 from web.csrf import require_preflight
@@ -37,10 +38,12 @@ def _counted(context: Context) -> Iterator[None]:
     """Open sockets, for `liveStats`; a closed one is no longer tracked for logout."""
     broadcaster = context.services.broadcaster
     broadcaster.fanout.counters.connections += 1
+    WS_CONNECTIONS.inc()
     try:
         yield
     finally:
         broadcaster.fanout.counters.connections -= 1
+        WS_CONNECTIONS.dec()
         broadcaster.untrack_socket(id(context))
 
 

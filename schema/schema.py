@@ -10,6 +10,7 @@ from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from observability.graphql import Observe
 from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.subscription import Subscription
@@ -46,7 +47,7 @@ def create_schema(settings: Settings) -> TradingSchema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[ErrorCodes, *limit_extensions(settings)],
+        extensions=[Observe, ErrorCodes, *limit_extensions(settings)],
         scalar_overrides=SCALAR_OVERRIDES,
         execution_context_class=SharedEventExecutor,
         config=StrawberryConfig(disable_field_suggestions=settings.is_production),

@@ -4,7 +4,6 @@ of `application/graphql-response+json`."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -14,8 +13,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
-from tests.databases import ROOT, copy_sqlite
-from tests.servers import Server, uvicorn_servers
+from tests.databases import ROOT
+from tests.node import install_node_tool
+from tests.servers import Server, sqlite_server
 
 AUDIT = ROOT / "tests" / "http_audit"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -24,23 +24,13 @@ GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 @pytest.fixture(scope="session")
 def node_audit() -> Path:
     """graphql-http from the npm registry, pinned by package-lock.json, installed on first use."""
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        if os.environ.get("CI"):
-            pytest.fail("Node.js and npm are needed for the graphql-http audit")
-        pytest.skip("Node.js and npm are needed for the graphql-http audit")
-    if not (AUDIT / "node_modules" / "graphql-http").is_dir():
-        subprocess.run(  # noqa: S603 - a fixed command line
-            [npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=AUDIT, check=True
-        )
+    install_node_tool(AUDIT, "graphql-http", "the graphql-http audit")
     return AUDIT / "audit.mjs"
 
 
 @pytest.fixture(scope="module")
 def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    directory = tmp_path_factory.mktemp("http")
-    database = copy_sqlite(sqlite_template, directory / "http.db")
-    with uvicorn_servers(database, directory / "uvicorn.log") as (server,):
+    with sqlite_server(sqlite_template, tmp_path_factory.mktemp("http")) as server:
         yield server
 
 

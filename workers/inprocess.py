@@ -36,6 +36,11 @@ class InProcessJobs:
         self._tasks: set[asyncio.Task[None]] = set()
         self._purging: asyncio.Task[None] | None = None
 
+    @property
+    def running(self) -> int:
+        """Jobs this process is running now."""
+        return len(self._tasks)
+
     def start_purging(self) -> None:
         """Purge expired rows every hour until closed: the arq worker's cron job, in-process."""
         self._purging = asyncio.create_task(self._purge_periodically(), name="purge_expired")

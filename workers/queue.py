@@ -9,6 +9,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import jobs
+from observability.metrics import JOBS_QUEUED
 from workers.reports import build_trade_report
 from workers.welcome import send_welcome
 
@@ -41,6 +42,7 @@ async def new_job(
     """The id of a new job of `kind`, and the argument its function takes."""
     if kind not in FUNCTIONS:
         raise ValueError(f"unknown job {kind!r}")
+    JOBS_QUEUED.labels(kind).inc()
     if kind not in RECORDED:
         return uuid.uuid4().hex, user_id
     async with sessions.begin() as session:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,9 +12,11 @@ from arq.connections import RedisSettings
 from arq.cron import CronJob
 from arq.typing import StartupShutdown, WorkerCoroutine
 from arq.worker import Function
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import create_engine, create_session_factory, engine_options
+from observability.heartbeat import beat_forever, worker_id
 from settings import Settings, get_settings
 from workers import reports, welcome
 from workers.purge import purge_expired
@@ -32,9 +36,16 @@ async def startup(ctx: dict[str, Any]) -> None:
     engine = create_engine(settings.database_url, **engine_options(settings))
     ctx["engine"] = engine
     ctx["sessions"] = create_session_factory(engine)
+    if isinstance(redis := ctx.get("redis"), Redis):
+        # Read by the admins' systemStatus: how long ago a worker was last alive.
+        ctx["heartbeat"] = asyncio.create_task(beat_forever(redis, worker_id()))
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    if (heartbeat := ctx.get("heartbeat")) is not None:
+        heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await heartbeat
     engine: AsyncEngine = ctx["engine"]
     await engine.dispose()
 

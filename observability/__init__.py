@@ -1,0 +1,1 @@
+"""Observability: one JSON log line per request, Prometheus metrics, the admins' systemStatus."""

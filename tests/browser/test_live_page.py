@@ -1,0 +1,203 @@
+"""The live trades page at `/`: served under a strict CSP, off in production unless enabled, and
+driven in headless Chromium: a trade added in one browser context reaches another's tape."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from main import create_app
+from settings import Settings
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings
+from tests.databases import ROOT, sqlite_url
+from tests.node import install_node_tool, needed
+from tests.servers import Server, sqlite_server
+
+DRIVER_DIRECTORY = ROOT / "tests" / "browser"
+ARTIFACTS = DRIVER_DIRECTORY / "artifacts"  # git-ignored; CI keeps it
+PAGE = ROOT / "web" / "live"
+PASSWORD = "trade-secret-1"
+TRADER = {"email": "alice@example.com", "password": PASSWORD, "name": "Alice Trader"}
+WATCHER = {"email": "bob@example.com", "password": PASSWORD, "name": "Bob Watcher"}
+# History for the charts, then the trade A adds in the browser.
+HISTORY = {
+    "BTC": ["63850", "63990.5", "63920", "64110", "64075.25", "64230", "64180", "64310.5"],
+    "ETH": ["3105.2", "3098.75", "3121", "3117.4", "3134.9", "3128"],
+    "SOL": ["142.1", "143.35", "141.8", "144.05", "145.6"],
+}
+TRADE = {"currency": "BTC", "side": "SELL", "price": "64250.75", "amount": "0.4"}
+SELL_RED = "rgb(255, 92, 92)"  # --sell in web/live/style.css
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's `chromium` package (.ci/run installs it); playwright-core downloads nothing."""
+    path = shutil.which("chromium")
+    if path is None:
+        needed("Chromium is needed for the browser test: apt-get install chromium")
+    assert path is not None
+    return path
+
+
+@pytest.fixture(scope="session")
+def driver() -> Path:
+    """playwright-core from the npm registry, pinned by its lock file, installed on first use."""
+    install_node_tool(DRIVER_DIRECTORY, "playwright-core", "the browser test")
+    return DRIVER_DIRECTORY / "live_page.mjs"
+
+
+@pytest.fixture(scope="module")
+def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with sqlite_server(sqlite_template, tmp_path_factory.mktemp("browser")) as server:
+        yield server
+
+
+def _token(http: httpx.Client, email: str, password: str) -> str:
+    response = http.post("/auth/token", data={"username": email, "password": password})
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def _prepare(server: Server) -> str:
+    """Register the two traders, give the charts some history; the admin's token."""
+    with httpx.Client(base_url=server.base_url, timeout=10.0) as http:
+        for account in (TRADER, WATCHER):
+            registered = http.post("/auth/register", json=account)
+            assert registered.status_code == 201, registered.text
+        tokens = [_token(http, account["email"], PASSWORD) for account in (TRADER, WATCHER)]
+        for n, (currency, price) in enumerate(
+            (currency, price) for currency, prices in HISTORY.items() for price in prices
+        ):
+            trade = {"currency": currency, "side": "SELL" if n % 3 == 2 else "BUY"}
+            added = http.post(
+                "/graphql",
+                json={
+                    "query": "mutation($t: [TradeInput!]!) { addTrades(trades: $t) { id } }",
+                    "variables": {"t": [{**trade, "price": price, "amount": f"0.{n % 7 + 1}"}]},
+                },
+                headers={"Authorization": f"Bearer {tokens[n % 2]}"},
+            )
+            assert "errors" not in added.json(), added.text
+        return _token(http, ADMIN_EMAIL, ADMIN_PASSWORD)
+
+
+def test_a_trade_added_in_one_browser_reaches_the_tape_of_another(
+    chromium: str, driver: Path, server: Server
+) -> None:
+    node = shutil.which("node")
+    assert node is not None
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot = ARTIFACTS / "live-page.png"
+    config = {
+        "baseUrl": server.base_url,
+        "chromium": chromium,
+        "adminToken": _prepare(server),
+        "trader": TRADER,
+        "watcher": WATCHER,
+        "trade": TRADE,
+        "screenshot": str(screenshot),
+    }
+    run = subprocess.run(  # noqa: S603 - a fixed command line
+        [node, str(driver), json.dumps(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, f"{run.stderr}\n--- server log ---\n{server.output()}"
+    seen: dict[str, Any] = json.loads(run.stdout)
+
+    top = seen["top"]
+    assert top["id"] == seen["tradeId"]
+    assert top["source"] == "live"  # pushed over the socket, not loaded by a query
+    assert (top["currency"], top["side"], top["price"], top["amount"]) == (
+        TRADE["currency"],
+        TRADE["side"],
+        TRADE["price"],
+        TRADE["amount"],
+    )
+    assert top["trader"] == TRADER["name"]
+    assert "sell" in top["className"].split()
+    assert top["sideColor"] == SELL_RED
+    assert seen["rows"] == seen["rowsBefore"] + 1
+    assert seen["rowsBefore"] == sum(len(prices) for prices in HISTORY.values())
+    assert seen["traderRows"] == seen["rows"]  # A's own page got it too
+    assert seen["chart"] == {"last": TRADE["price"], "points": len(HISTORY["BTC"]) + 1}
+    # No CSP violation, script error or failed request on either page.
+    assert seen["problems"] == []
+    assert seen["csp"].startswith("default-src 'none'")
+    assert {"name": "access_token", "httpOnly": True, "sameSite": "Lax"} in seen["cookies"]
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert seen["afterSignOut"] == {
+        "trader": "offline",
+        "tapeHidden": True,
+        "cookies": [],
+        "watcher": "live",
+    }
+
+
+def _client(settings: Settings) -> httpx.AsyncClient:
+    """The app without its lifespan: the page and its files need no database."""
+    app = create_app(settings)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://testserver")
+
+
+@pytest.fixture
+async def anonymous(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client(make_settings(sqlite_url(tmp_path / "unused.db"))) as client:
+        yield client
+
+
+async def test_the_page_and_its_files_are_served_under_a_strict_policy(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    page = await anonymous.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy
+    assert "script-src 'self';" in policy  # no inline scripts, no other hosts
+    assert "connect-src 'self' ws://testserver wss://testserver;" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert page.headers["x-content-type-options"] == "nosniff"
+    # Every file the page loads is on this origin, and served.
+    for path in re.findall(r'(?:src|href)="(/[^"]*)"', page.text):
+        asset = await anonymous.get(path)
+        assert asset.status_code == 200, path
+        assert asset.headers["content-security-policy"] == policy
+    assert "http" not in "".join(re.findall(r'(?:src|href)="([^"]*)"', page.text))
+    assert (await anonymous.get("/live/nope.js")).status_code == 404
+
+
+async def test_a_host_header_cannot_widen_the_policy(anonymous: httpx.AsyncClient) -> None:
+    page = await anonymous.get("/", headers={"host": "evil; script-src *"})
+    policy = page.headers["content-security-policy"]
+    assert "connect-src 'self';" in policy
+    assert "*" not in policy
+
+
+async def test_the_page_is_off_in_production_unless_enabled(tmp_path: Path) -> None:
+    production = {"environment": "production", "jwt_secret": secrets.token_urlsafe(48)}
+    database = sqlite_url(tmp_path / "unused.db")
+    for overrides, status in [({}, 404), ({"live_page": True}, 200)]:
+        async with _client(make_settings(database, **production, **overrides)) as client:
+            assert (await client.get("/")).status_code == status
+            assert (await client.get("/live/app.js")).status_code == status
+
+
+def test_the_vendored_graphql_ws_is_the_one_its_note_names() -> None:
+    note = (PAGE / "vendor" / "README.md").read_text()
+    digest = hashlib.sha256((PAGE / "vendor" / "graphql-ws.min.js").read_bytes()).hexdigest()
+    assert f"sha256(graphql-ws.min.js) = {digest}" in note
+    assert (PAGE / "vendor" / "graphql-ws.LICENSE.md").read_text().startswith("MIT License")

@@ -1,0 +1,115 @@
+"""One JSON log line per HTTP request, whichever path answers it (compiled, Strawberry, REST)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import httpx
+import pytest
+
+from observability.logs import JsonFormatter
+from tests.conftest import Api, make_settings, serve
+
+ADD_TRADES = """mutation AddOne($t: [TradeInput!]!) { addTrades(trades: $t) { id } }"""
+TRADE = {"currency": "BTC", "side": "BUY", "price": "100.5", "amount": "2"}
+
+
+def request_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    """The request log lines as the JSON formatter writes them."""
+    formatter = JsonFormatter()
+    return [
+        json.loads(formatter.format(record))
+        for record in caplog.records
+        if record.name == "trading_api.requests"
+    ]
+
+
+async def post(
+    client: httpx.AsyncClient, token: str, query: str, variables: dict[str, Any] | None = None
+) -> httpx.Response:
+    response = await client.post(
+        "/graphql",
+        json={"query": query, "variables": variables or {}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    return response
+
+
+async def test_each_request_is_one_json_line(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="trading_api.requests")
+    async with serve(make_settings(database_url, log_format="json")) as (client, _):
+        api = Api(client)
+        user_id, token = await api.signup("logs@example.com", "Logger")
+
+        # A plain-data query: answered by the compiled path, in one statement.
+        caplog.clear()
+        response = await post(client, token, "query Mine { me { name } }")
+        assert response.json() == {"data": {"me": {"name": "Logger"}}}
+        (line,) = request_lines(caplog)
+        assert line["request_id"] == response.headers["x-request-id"]
+        assert line["operation_name"] == "Mine"
+        assert line["operation_type"] == "query"
+        assert line["compiled"] is True
+        assert line["viewer_id"] == user_id
+        assert line["status"] == 200
+        assert line["sql_statements"] == 1
+        assert line["route"] == "/graphql"
+        assert isinstance(line["duration_ms"], float)
+        assert line["level"] == "INFO"
+
+        # A mutation: Strawberry's path.
+        caplog.clear()
+        response = await post(client, token, ADD_TRADES, {"t": [TRADE]})
+        assert "errors" not in response.json()
+        (line,) = request_lines(caplog)
+        assert line["request_id"] == response.headers["x-request-id"]
+        assert (line["operation_name"], line["operation_type"]) == ("AddOne", "mutation")
+        assert line["compiled"] is False
+        assert line["viewer_id"] == user_id
+        assert line["sql_statements"] >= 2  # the session check, then the insert
+
+        # A REST route: its template, no operation.
+        caplog.clear()
+        response = await client.post(
+            "/auth/token", data={"username": "logs@example.com", "password": "nope-nope-1"}
+        )
+        assert response.status_code == 401
+        (line,) = request_lines(caplog)
+        assert line["route"] == "/auth/token"
+        assert line["status"] == 401
+        assert line["operation_name"] is None
+        assert line["viewer_id"] is None
+        assert line["sql_statements"] >= 1
+
+
+async def test_anonymous_graphql_errors_are_logged_with_their_operation(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="trading_api.requests")
+    async with serve(make_settings(database_url, log_format="json")) as (client, _):
+        caplog.clear()
+        response = await client.post(
+            "/graphql", json={"query": "query Who { cacheStats { hits } }"}
+        )
+        assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        (line,) = request_lines(caplog)
+        assert (line["operation_name"], line["operation_type"]) == ("Who", "query")
+        assert line["viewer_id"] is None
+        assert line["compiled"] is False
+
+
+def test_json_formatter_keeps_the_traceback_in_the_line() -> None:
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record = logging.getLogger("x").makeRecord(
+            "x", logging.ERROR, __file__, 1, "failed", (), exc_info=__import__("sys").exc_info()
+        )
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "failed"
+    assert "ValueError: boom" in line["traceback"]
