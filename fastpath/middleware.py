@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from graphql import GraphQLError, get_operation_ast, parse, specified_rules, validate
-from starlette.requests import cookie_parser
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from auth.identity import COOKIE_NAME
+from auth.identity import token_from
 from auth.tokens import Claims, read_token
 from cache.codec import RAW
 from fastpath.compiler import NotCompilable, Statement, compile_query, viewer_query
@@ -52,12 +52,13 @@ class CompiledQueries:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in PATHS:
             await self.app(scope, receive, send)
             return
-        headers = _headers(scope)
+        connection = HTTPConnection(scope)
+        headers = connection.headers
         body = await _read_body(headers, receive, self.settings.max_body_bytes)
         if body is None:  # not read: the app reads it
             await self.app(scope, receive, send)
             return
-        answer = await self._answer(scope["app"].state.services, headers, body)
+        answer = await self._answer(scope["app"].state.services, connection, body)
         if answer is None:
             await self.app(scope, _replay(body, receive), send)
             return
@@ -78,10 +79,10 @@ class CompiledQueries:
         await send({"type": "http.response.body", "body": answer})
 
     async def _answer(
-        self, services: Services, headers: Mapping[str, str], body: bytes
+        self, services: Services, connection: HTTPConnection, body: bytes
     ) -> bytes | None:
         request = _graphql_request(body)
-        claims = self._claims(headers)
+        claims = self._claims(token_from(connection))
         if request is None or claims is None:
             return None
         statement = self._statement(*request)
@@ -101,11 +102,8 @@ class CompiledQueries:
         if data is None:
             return None  # no such session (any more): the general path says so
         # For the request's log line and metrics, as Strawberry's path records them.
-        if (current := record.current()) is not None:
-            current.operation_name = operation_name or statement.operation_name
-            current.operation_type = "query"
-            current.viewer_id = claims.user_id
-            current.compiled = True
+        record.set_operation(operation_name or statement.operation_name, "query", compiled=True)
+        record.set_viewer(claims.user_id)
         return b'{"data":' + data + b"}"
 
     async def _cached(
@@ -133,11 +131,10 @@ class CompiledQueries:
             data = (await connection.exec_driver_sql(sql, params)).scalar()
         return data.encode() if data is not None else None
 
-    def _claims(self, headers: Mapping[str, str]) -> Claims | None:
+    def _claims(self, token: str | None) -> Claims | None:
         """The token's claims, verified once per token and process: a token's signature and
         claims never change, only the clock moves past its expiry. Whether its session is still
         valid is the statement's own check, on every request."""
-        token = _token(headers)
         if not token:
             return None
         claims = self.tokens.get(token)
@@ -195,14 +192,6 @@ class CompiledQueries:
             return None
 
 
-def _headers(scope: Scope) -> dict[str, str]:
-    """The first value of each header, as Starlette's `headers.get` reads it."""
-    headers: dict[str, str] = {}
-    for name, value in scope["headers"]:
-        headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
-    return headers
-
-
 async def _read_body(headers: Mapping[str, str], receive: Receive, limit: int) -> bytes | None:
     """A JSON body of a declared size within the limit, read whole; None to leave it unread."""
     media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
@@ -249,11 +238,3 @@ def _graphql_request(body: bytes) -> tuple[str, str | None, dict[str, Any] | Non
     ):
         return None
     return query, operation_name, variables
-
-
-def _token(headers: Mapping[str, str]) -> str | None:
-    """As `auth.identity.token_from` reads it: the bearer header, else the cookie."""
-    scheme, _, credentials = headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip():
-        return credentials.strip()
-    return cookie_parser(headers.get("cookie", "")).get(COOKIE_NAME)

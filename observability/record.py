@@ -33,10 +33,12 @@ def start(request_id: str) -> RequestRecord:
     return record
 
 
-def set_operation(name: str | None, operation_type: str | None) -> None:
+def set_operation(name: str | None, operation_type: str | None, *, compiled: bool = False) -> None:
+    """`compiled`: answered by fastpath/ rather than Strawberry's executor."""
     if (record := _current.get()) is not None:
         record.operation_name = name
         record.operation_type = operation_type
+        record.compiled = compiled
 
 
 def set_viewer(viewer_id: int | None) -> None:
