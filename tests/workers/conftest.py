@@ -38,6 +38,10 @@ async def run_worker(settings: Settings, **ctx: Any) -> Worker:
 
     `settings` (pointing at the test database) and anything in `ctx` (a sender) reach the jobs
     through ctx, which is how on_startup lets a caller override the environment.
+
+    The hourly purge is left out: arq keeps a cron job's next run on the CronJob object, which
+    WorkerSettings shares across workers in one process, so a worker started just after the hour
+    would run a purge that an earlier test's worker had scheduled, and the counts would be off.
     """
     if settings.redis_url is None:
         raise ValueError("the worker needs REDIS_URL")
@@ -47,6 +51,7 @@ async def run_worker(settings: Settings, **ctx: Any) -> Worker:
         burst=True,
         handle_signals=False,
         poll_delay=0.01,
+        cron_jobs=None,
         ctx={"settings": settings, **ctx},
     )
     try:
