@@ -1,16 +1,13 @@
-"""The FastAPI app: GraphQL at /graphql, the REST auth routes, CORS, request ids, lifespan."""
+"""The FastAPI app: GraphQL at /graphql, the REST auth routes, CORS, request logs, lifespan."""
 
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth.accounts import EmailTakenError, ensure_admin
 from auth.routes import router as auth_router
@@ -27,7 +24,6 @@ from web.health import router as health_router
 from web.live_page import add_live_page
 
 logger = logging.getLogger("trading_api")
-REQUEST_ID_HEADER = "X-Request-ID"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -85,34 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
 
-    # Inside RequestId (it logs that id), outside everything that answers.
+    # Outermost of ours: it names, logs and measures every request, whoever answers it.
     app.add_middleware(RequestLog)
-    app.add_middleware(RequestId)
     return app
-
-
-class RequestId:
-    """Every HTTP response names its request (X-Request-ID); resolvers log the same id.
-
-    Plain ASGI: Starlette's BaseHTTPMiddleware runs each request in a task group of its own,
-    which cost more than the compiled queries themselves."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
 
 
 app = create_app()

@@ -43,10 +43,12 @@ def is_unavailable(error: BaseException) -> bool:
     )
 
 
-def create_engine(url: str, *, pre_ping: bool = True, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    url: str, *, pre_ping: bool = True, count_statements: bool = True, **kwargs: Any
+) -> AsyncEngine:
     pre_ping = pre_ping and not url.startswith("sqlite")
     engine = create_async_engine(url, pool_pre_ping=pre_ping, **kwargs)
-    instrument(engine)  # statements per request, connections in use
+    instrument(engine, count_statements=count_statements)  # per request; connections in use
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
@@ -56,7 +58,8 @@ def create_reader(settings: Settings) -> AsyncEngine:
     """An engine for single read-only statements: autocommit, so a statement is one round trip
     (no BEGIN, no ROLLBACK), and no ping before each checkout (three round trips with asyncpg
     outside autocommit). Its callers retry on `engine` when it fails, so a connection that died
-    with the server costs one fallback, and SQLAlchemy then replaces the whole pool."""
+    with the server costs one fallback, and SQLAlchemy then replaces the whole pool. Its one
+    caller (fastpath/) counts the statements it sends into the request's log line itself."""
     options = engine_options(settings)
     if "pool_size" in options:
         # Cheap idle connections, dear new ones: keep every connection it may open.
@@ -65,7 +68,11 @@ def create_reader(settings: Settings) -> AsyncEngine:
             "max_overflow": 0,
         }
     return create_engine(
-        settings.database_url, isolation_level="AUTOCOMMIT", pre_ping=False, **options
+        settings.database_url,
+        isolation_level="AUTOCOMMIT",
+        pre_ping=False,
+        count_statements=False,
+        **options,
     )
 
 

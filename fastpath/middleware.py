@@ -112,6 +112,7 @@ class CompiledQueries:
         """From the result cache, keyed by the statement, its values and (when the JSON depends
         on who asks) the viewer; tagged by the tables it reads. The session is still checked
         in the database on every request: a logged-out token must not read cached results."""
+        record.count_statement()  # the reader engine leaves counting to its callers
         async with services.reader.connect() as connection:
             viewer: Any = (await connection.exec_driver_sql(self.viewer_sql, params[:3])).first()
         if viewer is None:
@@ -127,6 +128,7 @@ class CompiledQueries:
 
     @staticmethod
     async def _fetch(services: Services, sql: str, params: tuple[object, ...]) -> bytes | None:
+        record.count_statement()  # the reader engine leaves counting to its callers
         async with services.reader.connect() as connection:
             data = (await connection.exec_driver_sql(sql, params)).scalar()
         return data.encode() if data is not None else None

@@ -44,3 +44,9 @@ def set_operation(name: str | None, operation_type: str | None, *, compiled: boo
 def set_viewer(viewer_id: int | None) -> None:
     if (record := _current.get()) is not None and viewer_id is not None:
         record.viewer_id = viewer_id
+
+
+def count_statement() -> None:
+    """One more SQL statement sent for this request."""
+    if (record := _current.get()) is not None:
+        record.statements += 1

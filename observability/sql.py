@@ -10,18 +10,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from observability import metrics, record
 
 
-def instrument(engine: AsyncEngine) -> None:
-    """Count this engine's statements into the current request and its pool use into metrics."""
+def instrument(engine: AsyncEngine, *, count_statements: bool = True) -> None:
+    """Count this engine's statements into the current request and its pool use into metrics.
+
+    `count_statements=False` for an engine whose callers count their own statements
+    (`record.count_statement`): any statement listener sends every statement through
+    SQLAlchemy's event dispatch, which the compiled path's single statement notices."""
     sync_engine = engine.sync_engine
-    event.listen(sync_engine, "before_cursor_execute", _count_statement)
+    if count_statements:
+        event.listen(sync_engine, "before_cursor_execute", _count_statement)
     event.listen(sync_engine, "checkout", _checked_out)
     event.listen(sync_engine, "checkin", _checked_in)
 
 
 def _count_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
     # SQLite's per-connection PRAGMAs are set-up, not the request's work.
-    if (current := record.current()) is not None and not statement.startswith("PRAGMA"):
-        current.statements += 1
+    if not statement.startswith("PRAGMA"):
+        record.count_statement()
 
 
 def _checked_out(*_args: Any) -> None:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from observability.logs import JsonFormatter
+from observability.logs import BatchedStderr, JsonFormatter
 from tests.conftest import Api, make_settings, serve
 
 ADD_TRADES = """mutation AddOne($t: [TradeInput!]!) { addTrades(trades: $t) { id } }"""
@@ -113,3 +117,58 @@ def test_json_formatter_keeps_the_traceback_in_the_line() -> None:
     line = json.loads(JsonFormatter().format(record))
     assert line["message"] == "failed"
     assert "ValueError: boom" in line["traceback"]
+
+
+def test_lines_reach_stderr_in_batches_whole_and_in_order() -> None:
+    """The handler on the root logger: INFO lines within a flush interval, all in one write;
+    a warning at once, after the lines logged before it."""
+    stream = WriteLog()
+    handler = BatchedStderr(flush_seconds=1)  # the records below are logged well within it
+    handler.setStream(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("tests.batched")
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        for n in range(3):
+            logger.info("request %d", n, extra={"request_id": f"r{n}"})
+        assert stream.writes == []  # not yet: it is not a request's job
+        deadline = time.monotonic() + 5
+        while not stream.writes:
+            assert time.monotonic() < deadline, "INFO lines never written"
+            time.sleep(0.01)
+        (batch,) = stream.writes
+        lines = [json.loads(line) for line in batch.splitlines()]
+        assert [line["message"] for line in lines] == ["request 0", "request 1", "request 2"]
+        assert [line["request_id"] for line in lines] == ["r0", "r1", "r2"]
+
+        logger.info("before")
+        logger.warning("trouble")  # no waiting for the next flush
+        assert [json.loads(line)["message"] for line in stream.writes[1].splitlines()] == [
+            "before",
+            "trouble",
+        ]
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+        handler.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(min_value=0, max_value=4e9))
+def test_json_time_is_datetimes_to_the_millisecond(created: float) -> None:
+    expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+    assert JsonFormatter()._time(created) == expected
+
+
+class WriteLog:
+    """A stream that keeps each write."""
+
+    def __init__(self) -> None:
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.writes.append(text)
+
+    def flush(self) -> None:
+        pass
