@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from cache.reads import CachedReads
 from db.engine import create_engine, create_reader, create_session_factory, engine_options
 from events.broadcast import Broadcaster
 from events.redis_broadcast import RedisBroadcaster
+from observability.sql import sample_connections
 from settings import Settings
 from workers.arq_queue import ArqJobs
 from workers.inprocess import InProcessJobs
@@ -56,9 +59,13 @@ async def start_services(settings: Settings) -> AsyncIterator[Services]:
         reads=CachedReads(sessions, cache),
         login_throttle=LoginThrottle.from_settings(settings),
     )
+    sampler = asyncio.create_task(sample_connections((engine, reader)))
     try:
         yield services
     finally:
+        sampler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampler
         await broadcaster.close()
         await services.login_throttle.counters.close()
         await services.jobs.close()

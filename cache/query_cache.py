@@ -19,6 +19,9 @@ from cache.breaker import CircuitBreaker
 from cache.codec import Codec
 from observability.metrics import CACHE
 
+# Looked up once: labels() costs a lookup under a lock on every call.
+CACHE_HITS, CACHE_MISSES = CACHE.labels("hit"), CACHE.labels("miss")
+
 logger = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
@@ -101,8 +104,10 @@ class QueryCache:
                 found[entry.key] = codec.decode(raw)
         self.stats.hits += len(found)
         self.stats.misses += len(missing)
-        CACHE.labels("hit").inc(len(found))
-        CACHE.labels("miss").inc(len(missing))
+        if found:
+            CACHE_HITS.inc(len(found))
+        if missing:
+            CACHE_MISSES.inc(len(missing))
         if missing:
             loaded = await load([entry.key for entry, _ in missing])
             found.update(loaded)

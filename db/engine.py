@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from observability.sql import instrument
+from observability.sql import count_statements_per_request
 from settings import Settings
 
 
@@ -48,7 +48,8 @@ def create_engine(
 ) -> AsyncEngine:
     pre_ping = pre_ping and not url.startswith("sqlite")
     engine = create_async_engine(url, pool_pre_ping=pre_ping, **kwargs)
-    instrument(engine, count_statements=count_statements)  # per request; connections in use
+    if count_statements:
+        count_statements_per_request(engine)  # into each request's log line
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine

@@ -1,7 +1,9 @@
-"""SQL statements per request, and connections in use, counted at the engine."""
+"""SQL statements per request, counted at the engine, and connections in use, sampled."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import event
@@ -9,18 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from observability import metrics, record
 
+SAMPLE_SECONDS = 1.0
 
-def instrument(engine: AsyncEngine, *, count_statements: bool = True) -> None:
-    """Count this engine's statements into the current request and its pool use into metrics.
 
-    `count_statements=False` for an engine whose callers count their own statements
-    (`record.count_statement`): any statement listener sends every statement through
-    SQLAlchemy's event dispatch, which the compiled path's single statement notices."""
-    sync_engine = engine.sync_engine
-    if count_statements:
-        event.listen(sync_engine, "before_cursor_execute", _count_statement)
-    event.listen(sync_engine, "checkout", _checked_out)
-    event.listen(sync_engine, "checkin", _checked_in)
+def count_statements_per_request(engine: AsyncEngine) -> None:
+    """Count this engine's statements into the current request's record.
+
+    Engines whose callers count their own statements (`record.count_statement`) go without:
+    any statement listener sends every statement through SQLAlchemy's event dispatch, which the
+    compiled path's single statement notices."""
+    event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
 
 
 def _count_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -29,9 +29,16 @@ def _count_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> N
         record.count_statement()
 
 
-def _checked_out(*_args: Any) -> None:
-    metrics.DB_CONNECTIONS_IN_USE.inc()
+async def sample_connections(engines: Sequence[AsyncEngine]) -> None:
+    """Keep the connections-in-use gauge at what the pools have checked out, read every
+    SAMPLE_SECONDS until cancelled. Sampled rather than counted by checkout and checkin
+    listeners, which cost every request a few percent (bench/RESULTS.md) for a value that
+    is read once per scrape."""
+    while True:
+        metrics.DB_CONNECTIONS_IN_USE.set(sum(_checked_out(engine) for engine in engines))
+        await asyncio.sleep(SAMPLE_SECONDS)
 
 
-def _checked_in(*_args: Any) -> None:
-    metrics.DB_CONNECTIONS_IN_USE.dec()
+def _checked_out(engine: AsyncEngine) -> int:
+    checked_out = getattr(engine.pool, "checkedout", None)  # pools without a count: none held
+    return int(checked_out()) if checked_out is not None else 0

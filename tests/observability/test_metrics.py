@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from observability import middleware
+from observability import middleware, sql
 from tests.conftest import Api, make_settings, serve
 from tests.servers import uvicorn_servers
 
@@ -72,8 +75,27 @@ async def test_counters_move_with_client_requests(database_url: str) -> None:
     # The result cache: the trades list is cached, so the three reads miss, then hit.
     assert delta("trading_api_cache_requests_total", result="miss") >= 1
     assert delta("trading_api_cache_requests_total", result="hit") >= 1
-    assert value(after, "trading_api_db_connections_in_use") >= 0
     assert ("trading_api_jobs", frozenset({("status", "queued")})) in after
+
+
+async def test_connections_in_use_follow_the_pools(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sql, "SAMPLE_SECONDS", 0.05)
+    in_use = "trading_api_db_connections_in_use"
+
+    async def until(client: httpx.AsyncClient, wanted: Callable[[float], bool]) -> None:
+        deadline = time.monotonic() + 5
+        while not wanted(found := value(await scrape(client), in_use)):
+            assert time.monotonic() < deadline, f"{in_use} stayed at {found}"
+            await asyncio.sleep(0.05)
+
+    async with serve(make_settings(database_url)) as (client, app):
+        services = app.state.services
+        # A scrape reads the jobs table, so a sample may catch its connection too.
+        async with services.engine.connect(), services.reader.connect():
+            await until(client, lambda found: found >= 2)
+        await until(client, lambda found: found == 0)
 
 
 async def test_rest_routes_are_counted_by_template(database_url: str) -> None:
