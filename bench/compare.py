@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import signal
@@ -276,6 +277,8 @@ def _terminate(signum: int, _frame: Any) -> NoReturn:
 def main() -> None:
     config = parse_args()
     signal.signal(signal.SIGTERM, _terminate)
+    # The in-process steps import the app, which logs at INFO: httpx would log every call.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     started = time.monotonic()
     results = Results()
     print(
