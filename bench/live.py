@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import statistics
 import sys
@@ -172,6 +173,7 @@ def main() -> None:
         "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
     )
     args = parser.parse_args()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not one line per trade posted
 
     print(f"# live trades, {args.rate:g} trades/s for {args.seconds:g} s, {os.cpu_count()} cores\n")
     print(
