@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 import traceback
+import weakref
 from typing import Any
 
 # Attributes every LogRecord has; anything else was passed in `extra=` and belongs in the line.
@@ -71,7 +73,19 @@ class BatchedStderr(logging.StreamHandler):  # type: ignore[type-arg]
         self._records: list[logging.LogRecord] = []
         self._closed = threading.Event()
         self._flush_seconds = flush_seconds
+        self._start_flushing()
+        # A process forked from this one (gunicorn --preload, multiprocessing's fork) inherits
+        # neither the thread nor the right to the pending records, which this process writes.
+        after_fork = weakref.WeakMethod(self._after_fork)
+        os.register_at_fork(after_in_child=lambda: (method := after_fork()) and method())
+
+    def _start_flushing(self) -> None:
         threading.Thread(target=self._flush_regularly, name="log-flush", daemon=True).start()
+
+    def _after_fork(self) -> None:
+        self._records.clear()
+        if not self._closed.is_set():
+            self._start_flushing()
 
     def emit(self, record: logging.LogRecord) -> None:  # called with self.lock held
         self._records.append(record)

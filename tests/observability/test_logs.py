@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
+import warnings
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -172,3 +175,30 @@ class WriteLog:
 
     def flush(self) -> None:
         pass
+
+
+def test_a_forked_child_flushes_its_own_lines_and_not_its_parents(tmp_path: Path) -> None:
+    path = tmp_path / "log"
+    with path.open("w") as stream:
+        handler = BatchedStderr(flush_seconds=0.2)
+        handler.setStream(stream)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger = logging.getLogger("tests.forked")
+        logger.propagate = False
+        logger.addHandler(handler)
+        try:
+            logger.info("parent, pending")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads running
+                child = os.fork()
+            if child == 0:
+                logger.info("child")
+                time.sleep(1)  # the child's own thread writes it
+                os._exit(0)  # no atexit, no logging.shutdown
+            assert os.waitpid(child, 0)[1] == 0
+            handler.flush()
+        finally:
+            logger.removeHandler(handler)
+            logger.propagate = True
+            handler.close()
+    assert sorted(path.read_text().splitlines()) == ["child", "parent, pending"]
