@@ -108,7 +108,6 @@ class QueryCache:
             CACHE_HITS.inc(len(found))
         if missing:
             CACHE_MISSES.inc(len(missing))
-        if missing:
             loaded = await load([entry.key for entry, _ in missing])
             found.update(loaded)
             fresh = {

@@ -83,10 +83,11 @@ def _finish(scope: Scope, current: record.RequestRecord, status: int, duration: 
     route = _route(scope)
     operation_type = current.operation_type or ""
     labels = (route, _operation_label(current.operation_name, operation_type), operation_type)
-    children = _children.get((*labels, status))
+    key = (*labels, status)
+    children = _children.get(key)
     if children is None:
         children = (metrics.REQUESTS.labels(*labels, str(status)), metrics.LATENCY.labels(*labels))
-        _children[(*labels, status)] = children
+        _children[key] = children
     children[0].inc()
     children[1].observe(duration)
     if not logger.isEnabledFor(logging.INFO):
