@@ -1,0 +1,64 @@
+"""A live uvicorn process to attack, and what an attack cost it: CPU time and RSS from /proc.
+
+The server's own CPU time (user + system, every thread of the process) is what an attacker
+spends of ours; unlike the wall clock it does not move when the shared machine is busy.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.live.conftest import Live
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+_RSS = re.compile(r"^VmRSS:\s+(\d+) kB", re.MULTILINE)
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Usage:
+    cpu_seconds: float
+    rss_bytes: int
+
+
+def usage(pid: int) -> Usage:
+    """CPU seconds the process has used so far, and its resident memory now."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    # The command name may hold spaces and parentheses: the fields start after the last ")".
+    fields = stat.rsplit(")", 1)[1].split()
+    user, system = int(fields[11]), int(fields[12])  # utime and stime, fields 14 and 15
+    status = Path(f"/proc/{pid}/status").read_text()
+    match = _RSS.search(status)
+    rss = int(match.group(1)) * 1024 if match else 0
+    return Usage((user + system) / CLOCK_TICKS, rss)
+
+
+@dataclass
+class Cost:
+    """Filled in when the `cost_of` block ends."""
+
+    cpu_seconds: float = 0.0
+    rss_growth_bytes: int = 0
+
+    def per(self, requests: int) -> float:
+        """CPU seconds per request."""
+        return self.cpu_seconds / requests
+
+
+@contextmanager
+def cost_of(live: Live) -> Iterator[Cost]:
+    """What the server process spent while the block ran."""
+    pid = live.server.process.pid
+    before = usage(pid)
+    cost = Cost()
+    try:
+        yield cost
+    finally:
+        after = usage(pid)
+        cost.cpu_seconds = after.cpu_seconds - before.cpu_seconds
+        cost.rss_growth_bytes = after.rss_bytes - before.rss_bytes
