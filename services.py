@@ -77,7 +77,7 @@ async def start_services(settings: Settings) -> AsyncIterator[Services]:
 def _cache_backend(settings: Settings) -> Backend:
     if settings.redis_url:
         return RedisBackend(settings.redis_url, timeout_seconds=settings.cache_timeout_ms / 1000)
-    return MemoryBackend(settings.cache_max_entries)
+    return MemoryBackend(settings.cache_max_bytes)
 
 
 def _broadcaster(settings: Settings) -> Broadcaster:

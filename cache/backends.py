@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Protocol
 
 from redis.asyncio import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+from cache.lru import ByteLRU
+
+# What an entry weighs beyond its key and value (the tuple, the map's slot).
+ENTRY_OVERHEAD_BYTES = 100
 
 
 def new_version() -> str:
@@ -40,16 +44,15 @@ class Backend(Protocol):
 
 
 class MemoryBackend:
-    """A bounded LRU of values with expiry times; version tokens are kept apart and never evicted
-    (an evicted version would bring back entries built under it)."""
+    """An LRU of values with expiry times, bounded by the bytes they weigh; version tokens are
+    kept apart and never evicted (an evicted version would bring back entries built under it)."""
 
     name = "memory"
     # In this process: nothing to wait for, no failure to break the circuit on.
     in_process = True
 
-    def __init__(self, max_entries: int) -> None:
-        self._max_entries = max_entries
-        self._values: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+    def __init__(self, max_bytes: int) -> None:
+        self._values: ByteLRU[tuple[float, bytes]] = ByteLRU(max_bytes)
         self._versions: dict[str, str] = {}
 
     async def versions(self, tags: Sequence[str]) -> list[str]:
@@ -61,20 +64,17 @@ class MemoryBackend:
         for key in keys:
             entry = self._values.get(key)
             if entry is None or entry[0] <= now:
-                self._values.pop(key, None)
+                self._values.pop(key)
                 found.append(None)
                 continue
-            self._values.move_to_end(key)
             found.append(entry[1])
         return found
 
     async def set_many(self, items: dict[str, bytes], ttl: int) -> None:
         expires = time.monotonic() + ttl
         for key, value in items.items():
-            self._values[key] = (expires, value)
-            self._values.move_to_end(key)
-        while len(self._values) > self._max_entries:
-            self._values.popitem(last=False)
+            weight = len(key) + len(value) + ENTRY_OVERHEAD_BYTES
+            self._values.put(key, (expires, value), weight)
 
     async def bump(self, tags: Sequence[str]) -> None:
         for tag in tags:

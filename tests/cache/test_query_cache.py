@@ -17,7 +17,7 @@ TEXT: Codec[str] = Codec(lambda value: value, lambda raw: raw)
 @pytest.fixture(params=["memory", "redis"])
 def backend(request: pytest.FixtureRequest) -> Backend:
     if request.param == "memory":
-        return MemoryBackend(max_entries=100)
+        return MemoryBackend(max_bytes=100_000)
     return RedisBackend(request.getfixturevalue("redis_url"), timeout_seconds=1)
 
 
@@ -112,7 +112,7 @@ async def test_a_load_that_straddles_an_invalidation_is_not_served_afterwards(
 
 
 async def test_ttl_zero_turns_the_cache_off() -> None:
-    cache = QueryCache(MemoryBackend(10), ttl=0, timeout_seconds=1)
+    cache = QueryCache(MemoryBackend(100_000), ttl=0, timeout_seconds=1)
     source = Source({"a": "1"})
     for _ in range(2):
         await cache.get_or_load("a", ["t"], source.loader("a"), TEXT)
@@ -121,7 +121,7 @@ async def test_ttl_zero_turns_the_cache_off() -> None:
 
 
 async def test_memory_backend_evicts_least_recently_used() -> None:
-    backend = MemoryBackend(max_entries=2)
+    backend = MemoryBackend(max_bytes=2 * 102)  # two one-byte entries
     await backend.set_many({"a": b"1", "b": b"2"}, ttl=60)
     await backend.get_many(["a"])  # a is now more recent than b
     await backend.set_many({"c": b"3"}, ttl=60)
@@ -129,6 +129,16 @@ async def test_memory_backend_evicts_least_recently_used() -> None:
 
 
 async def test_memory_backend_expires_entries() -> None:
-    backend = MemoryBackend(max_entries=2)
+    backend = MemoryBackend(max_bytes=1_000)
     await backend.set_many({"a": b"1"}, ttl=0)
     assert await backend.get_many(["a"]) == [None]
+
+
+async def test_memory_backend_is_bounded_by_bytes() -> None:
+    """Not by entries: a thousand 1 MB results must not fit where a thousand small ones do."""
+    backend = MemoryBackend(max_bytes=1_000)
+    await backend.set_many({f"k{i}": b"x" * 300 for i in range(5)}, ttl=60)
+    found = await backend.get_many([f"k{i}" for i in range(5)])
+    assert found == [None, None, None, b"x" * 300, b"x" * 300]
+    await backend.set_many({"huge": b"x" * 2_000}, ttl=60)  # beyond the bound: not kept
+    assert await backend.get_many(["huge", "k4"]) == [None, b"x" * 300]
