@@ -88,8 +88,19 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = Field(default=30, gt=0)
     # Parsing stops beyond this many tokens; large trade batches belong in variables.
     graphql_max_tokens: int = Field(default=5_000, gt=0)
+    # Documents (the `query` text) beyond this are refused unparsed: parsing costs about a
+    # microsecond per character, comments included.
+    graphql_max_document_bytes: int = Field(default=65_536, gt=0)
+    # Comparisons of same-named fields GraphQL's overlapping-fields rule may make (it compares
+    # every pair): `me { name }` a hundred times is 10,000.
+    graphql_max_overlap_pairs: int = Field(default=10_000, gt=0)
+    # Memory for parsed and checked documents, and for the compiled path's statements, each.
+    graphql_document_cache_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
     # Fields an operation may resolve, list limits multiplied through nesting.
     graphql_max_cost: int = Field(default=10_000, gt=0)
+    # What one user's live subscriptions may cost together per event, in one process: they run
+    # for every trade, as long as they live.
+    graphql_max_live_cost: int = Field(default=500, gt=0)
     # Request bodies beyond this are refused with 413 before they are read whole.
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     # Introspection, GraphiQL and "Did you mean" suggestions: on in development, off in

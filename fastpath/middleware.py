@@ -7,6 +7,7 @@ does not compile, a database error) goes on to Strawberry untouched, body includ
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections import OrderedDict
@@ -14,17 +15,24 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from graphql import GraphQLError, get_operation_ast, parse, specified_rules, validate
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    get_operation_ast,
+)
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth.identity import token_from
 from auth.tokens import Claims, read_token
 from cache.codec import RAW
+from cache.lru import ByteLRU
 from fastpath.compiler import NotCompilable, Statement, compile_query, viewer_query
 from fastpath.dialects import POSTGRESQL, SQLITE
 from observability import record
-from schema.limits import DOCUMENT_CACHE_SIZE, operation_cost, static_validation_rules
+from schema.cost import operation_cost
 from schema.schema import TradingSchema
 from services import Services
 from settings import Settings
@@ -32,9 +40,9 @@ from web.media_types import GRAPHQL_RESPONSE_JSON, accepts_graphql_response_json
 
 logger = logging.getLogger(__name__)
 PATHS = ("/graphql", "/graphql/")
-# Distinct (document, operation, variables) whose statements are kept.
-STATEMENT_CACHE_SIZE = 4 * DOCUMENT_CACHE_SIZE
 TOKEN_CACHE_SIZE = 10_000
+# What a cached statement weighs beyond its SQL text and values (the objects around them).
+STATEMENT_OVERHEAD_BYTES = 512
 
 
 class CompiledQueries:
@@ -42,11 +50,15 @@ class CompiledQueries:
         self.app = app
         self.settings = settings
         self.graphql_schema = schema._schema
-        self.rules = (*specified_rules, *static_validation_rules(settings))
+        self.documents = schema.documents
         self.dialect = POSTGRESQL if settings.database_url.startswith("postgresql") else SQLITE
         self.viewer_sql = viewer_query(self.dialect)
         self.tokens: OrderedDict[str, Claims] = OrderedDict()
-        self.statements: OrderedDict[tuple[str, str | None, str], Statement | None] = OrderedDict()
+        # By a hash of (document, operation, variables): a request's text is not kept.
+        # Declined documents are kept too, as (None,): the general path answers them.
+        self.statements: ByteLRU[tuple[Statement | None]] = ByteLRU(
+            settings.graphql_document_cache_bytes
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in PATHS:
@@ -152,46 +164,52 @@ class CompiledQueries:
     def _statement(
         self, query: str, operation_name: str | None, variables: dict[str, Any] | None
     ) -> Statement | None:
-        key = (query, operation_name, json.dumps(variables, sort_keys=True) if variables else "")
-        try:
-            statement = self.statements[key]
-        except KeyError:
-            statement = self._compile(query, operation_name, variables)
-            self.statements[key] = statement
-            if len(self.statements) > STATEMENT_CACHE_SIZE:
-                self.statements.popitem(last=False)
-        else:
-            self.statements.move_to_end(key)
-        return statement
-
-    def _compile(
-        self, query: str, operation_name: str | None, variables: dict[str, Any] | None
-    ) -> Statement | None:
-        """The statement, or None for anything the general path must answer (errors included)."""
-        try:
-            document = parse(query, max_tokens=self.settings.graphql_max_tokens)
-        except GraphQLError:
-            return None
-        if validate(self.graphql_schema, document, self.rules):
+        """The statement answering a query, or None for anything the general path must answer
+        (mutations, subscriptions, errors). Kept by a hash of what decides it: the document, the
+        operation and the values of the variables it declares (not the request's text)."""
+        checked = self.documents.check(query)
+        document = checked.document
+        if document is None or checked.errors:
             return None
         operation = get_operation_ast(document, operation_name)
-        if operation is None:
+        if operation is None or operation.operation is not OperationType.QUERY:
             return None
-        cost = operation_cost(
-            self.graphql_schema,
-            document,
-            operation,
-            variables or {},
-            self.settings.graphql_max_cost,
-        )
-        if cost > self.settings.graphql_max_cost:
-            return None
+        declared = {d.variable.name.value for d in operation.variable_definitions or ()}
+        used = {k: v for k, v in (variables or {}).items() if k in declared}
+        key = hashlib.sha256(
+            json.dumps([query, operation_name, used], sort_keys=True).encode()
+        ).digest()
+        cached = self.statements.get(key)
+        if cached is None:
+            cached = (self._compile(document, operation, operation_name, used),)
+            self.statements.put(key, cached, _weight(cached[0]))
+        return cached[0]
+
+    def _compile(
+        self,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        operation_name: str | None,
+        variables: dict[str, Any],
+    ) -> Statement | None:
         try:
+            cost = operation_cost(
+                self.graphql_schema, document, operation, variables, self.settings.graphql_max_cost
+            )
+            if cost > self.settings.graphql_max_cost:
+                return None
             return compile_query(
                 self.graphql_schema, document, operation_name, variables, self.dialect
             )
-        except NotCompilable:
+        except (NotCompilable, GraphQLError):
             return None
+
+
+def _weight(statement: Statement | None) -> int:
+    if statement is None:
+        return STATEMENT_OVERHEAD_BYTES
+    values = sum(len(value) for value in statement.params if isinstance(value, str))
+    return len(statement.sql) + values + STATEMENT_OVERHEAD_BYTES
 
 
 async def _read_body(headers: Mapping[str, str], receive: Receive, limit: int) -> bytes | None:

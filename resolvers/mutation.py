@@ -10,12 +10,17 @@ from events.broadcast import SessionsEnded
 from resolvers.context import Context
 from resolvers.permissions import IsAdmin, IsAuthenticated
 from resolvers.trade_batches import add_trades, validate_batch
+from schema.cost import Price
 from schema.enums import DegreeName, JobStatus
 from schema.errors import Forbidden, NotFound
 from schema.inputs import TradeInput
-from schema.models import DegreeCreate, NameChange
+from schema.models import MAX_TRADES_PER_BATCH, DegreeCreate, NameChange
 from schema.types import Degree, Job, Trade, User
 from schema.validation import validated
+
+# A report reads every trade of its user: priced as a large page of them, so one operation
+# cannot ask for dozens (aliases) within the cost budget.
+REPORT_COST = 1_000
 
 
 @strawberry.type
@@ -26,6 +31,7 @@ class Mutation:
             "All or nothing: one invalid trade rejects the whole batch. "
             "A repeated idempotencyKey returns the first result and adds nothing."
         ),
+        metadata=Price(items_from="trades", max_items=MAX_TRADES_PER_BATCH).metadata,
     )
     async def add_trades(
         self,
@@ -90,6 +96,7 @@ class Mutation:
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
         description="Queues a background job that builds the signed-in user's TradeReport.",
+        metadata=Price(cost=REPORT_COST).metadata,
     )
     async def request_trade_report(self, info: Info[Context, None]) -> Job:
         job_id = await info.context.services.jobs.enqueue(

@@ -16,7 +16,7 @@ from db.types import utcnow
 from events.fanout import TradeEvent
 from schema.errors import BadUserInput, Conflict, Forbidden
 from schema.inputs import TradeInput
-from schema.models import MAX_TRADES_PER_BATCH, TradeCreate
+from schema.models import TradeCreate
 from schema.validation import describe
 from services import Services
 
@@ -24,11 +24,10 @@ MAX_KEY_LENGTH = 255
 
 
 def validate_batch(inputs: list[TradeInput], viewer: UserRecord) -> list[TradeCreate]:
-    """Every trade is checked before any is written; all problems are reported at once."""
-    if len(inputs) > MAX_TRADES_PER_BATCH:
-        raise BadUserInput(
-            f"trades: at most {MAX_TRADES_PER_BATCH} trades per call", argument="trades"
-        )
+    """Every trade is checked before any is written; all problems are reported at once.
+
+    How many trades a call may carry is checked before they are coerced (the mutation's Price).
+    """
     batch: list[TradeCreate] = []
     problems: list[dict[str, Any]] = []
     for index, item in enumerate(inputs):

@@ -14,9 +14,10 @@ from observability.graphql import Observe
 from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.subscription import Subscription
+from schema.documents import DocumentCache
 from schema.errors import ErrorCodes, add_code, is_unexpected, log_unexpected
 from schema.execution import SharedEventExecutor
-from schema.limits import limit_extensions
+from schema.limits import LiveBudget, limit_extensions
 from schema.scalars import SCALAR_OVERRIDES
 from settings import Settings
 
@@ -26,6 +27,8 @@ SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
 
 class TradingSchema(strawberry.Schema):
     hide_suggestions = False
+    # Set by create_schema: parsed and checked documents, shared with the compiled path.
+    documents: DocumentCache
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -43,14 +46,19 @@ class TradingSchema(strawberry.Schema):
 
 
 def create_schema(settings: Settings) -> TradingSchema:
+    documents = DocumentCache(settings)
+    live = LiveBudget(settings.graphql_max_live_cost)
     built = TradingSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[Observe, ErrorCodes, *limit_extensions(settings)],
+        extensions=[Observe, ErrorCodes, *limit_extensions(settings, documents, live)],
         scalar_overrides=SCALAR_OVERRIDES,
         execution_context_class=SharedEventExecutor,
         config=StrawberryConfig(disable_field_suggestions=settings.is_production),
     )
     built.hide_suggestions = settings.is_production
+    # Documents are validated against the schema graphql-core builds for Strawberry.
+    documents.schema = built._schema
+    built.documents = documents
     return built

@@ -46,6 +46,22 @@ async def test_depth_beyond_the_limit_is_refused(api: Api, token: str) -> None:
     assert "exceeds maximum operation depth of 10" in body["errors"][0]["message"]
 
 
+def nested(levels: int) -> str:
+    """`{ me { trades(limit: 1) { user { ... } } } }`: `levels` levels of fields, `id` last."""
+    names = ["me"] + ["trades(limit: 1)", "user"] * levels
+    return "{ " + " { ".join(names[: levels - 1]) + " { id" + " }" * levels
+
+
+async def test_the_depth_limit_counts_levels_of_fields(api: Api, token: str) -> None:
+    """GRAPHQL_MAX_DEPTH (10) levels pass; the eleventh is refused (11 passed before)."""
+    assert nested(2) == "{ me { id } }"
+    body = await post(api, nested(10), token)
+    assert "errors" not in body, body
+    body = await post(api, nested(11), token)
+    assert code(body) == "GRAPHQL_VALIDATION_FAILED"
+    assert "exceeds maximum operation depth of 10" in body["errors"][0]["message"]
+
+
 async def test_too_many_aliases_are_refused(api: Api, token: str) -> None:
     aliased = "{ " + " ".join(f"a{i}: me {{ id }}" for i in range(31)) + " }"
     body = await post(api, aliased, token)
