@@ -18,6 +18,8 @@ from tests.live.conftest import Live
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _RSS = re.compile(r"^VmRSS:\s+(\d+) kB", re.MULTILINE)
 MB = 1024 * 1024
+# The most CPU a refused attack may cost the server, per request (the bound).
+REFUSAL_CPU_SECONDS = 0.1
 
 
 @dataclass(frozen=True)

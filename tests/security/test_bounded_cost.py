@@ -5,31 +5,18 @@ price, and list arguments are counted before their items are coerced."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.live.conftest import Account, Live, Socket, start_live
-from tests.security.live import cost_of
+from tests.live.conftest import Account, Live, Socket
+from tests.security.live import REFUSAL_CPU_SECONDS, cost_of
 
-REFUSAL_CPU_SECONDS = 0.1
 HEAVY_LIVE = (
     "subscription { tradeAdded { user { trades(limit: 100) { user { trades(limit: 100) "
     "{ user { trades(limit: 20) { id } } } } } } } }"
 )
 TRADE = {"currency": "BTC", "side": "BUY", "price": "1", "amount": "1"}
-
-
-@pytest.fixture(scope="module")
-def live(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    yield from start_live(sqlite_template, tmp_path_factory.mktemp("cost"))
-
-
-@pytest.fixture(scope="module")
-def alice(live: Live) -> Account:
-    return live.sign_up("cost-alice@example.com")
 
 
 @pytest.fixture(scope="module")

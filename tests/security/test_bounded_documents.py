@@ -4,18 +4,14 @@ is unbounded; caches keyed by raw request text grow without bound)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.live.conftest import Account, Live, start_live
-from tests.security.live import MB, cost_of
+from tests.live.conftest import Account, Live
+from tests.security.live import MB, REFUSAL_CPU_SECONDS, cost_of
 
-# The most CPU a refused attack may cost the server, per request.
-REFUSAL_CPU_SECONDS = 0.1
 REPEATED_ME = "{ " + "me { name } " * 1_200 + "}"
 
 
@@ -28,16 +24,6 @@ def fragment_bomb(levels: int, fan_out: int) -> str:
     ]
     fragments.append(f"fragment F{levels - 1} on Query {{ me {{ id }} }}")
     return "{ ...F0 } " + " ".join(fragments)
-
-
-@pytest.fixture(scope="module")
-def live(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    yield from start_live(sqlite_template, tmp_path_factory.mktemp("documents"))
-
-
-@pytest.fixture(scope="module")
-def alice(live: Live) -> Account:
-    return live.sign_up("documents@example.com")
 
 
 def post(live: Live, body: dict[str, Any], token: str | None = None) -> httpx.Response:
