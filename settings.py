@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     password_hash_concurrency: int = Field(
         default_factory=lambda: max(1, (os.cpu_count() or 1) // 2), gt=0
     )
+    # Trade reports a user may request in a window; then the RATE_LIMITED error.
+    report_max_requests_per_user: int = Field(default=10, gt=0)
+    report_window_seconds: int = Field(default=3600, gt=0)
     # Query limits: operations beyond them are refused before they run (README, Security).
     graphql_max_depth: int = Field(default=10, gt=0)
     graphql_max_aliases: int = Field(default=30, gt=0)
