@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from auth.accounts import EmailTakenError, authenticate, register
+from auth.cross_site import REFUSAL, refuse_cross_site
 from auth.deps import CurrentUser, ServicesDep
 from auth.identity import COOKIE_NAME, signed_in, token_from
 from auth.tokens import IssuedToken, issue_token
@@ -23,11 +24,15 @@ from web.rate_limit import RateLimitExceeded, client_address
 logger = logging.getLogger(__name__)
 router = APIRouter()
 PasswordForm = Annotated[OAuth2PasswordRequestForm, Depends()]
+# On every route that changes state: a page on another site may not sign anyone in or out.
+SAME_SITE_ONLY = [Depends(refuse_cross_site)]
 BAD_CREDENTIALS = "Incorrect email or password"
 TOO_MANY_ATTEMPTS = "Too many failed sign-ins; try again later"
 TOO_MANY_REGISTRATIONS = "Too many registrations from this address; try again later"
 PASSWORD_TOO_LONG = f"The password is longer than {MAX_PASSWORD_LENGTH} characters"
+CROSS_SITE: dict[int | str, dict[str, Any]] = {403: {"description": REFUSAL}}
 SIGN_IN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **CROSS_SITE,
     401: {"description": BAD_CREDENTIALS},
     422: {"description": PASSWORD_TOO_LONG + ", or a field is missing"},
     429: {"description": TOO_MANY_ATTEMPTS + " (see Retry-After)"},
@@ -83,7 +88,9 @@ def _too_many(message: str, error: RateLimitExceeded) -> HTTPException:
     "/auth/register",
     status_code=status.HTTP_201_CREATED,
     tags=["auth"],
+    dependencies=SAME_SITE_ONLY,
     responses={
+        **CROSS_SITE,
         409: {"description": "The email is already registered"},
         429: {"description": TOO_MANY_REGISTRATIONS + " (see Retry-After)"},
     },
@@ -118,6 +125,7 @@ async def _queue_welcome(services: Services, user_id: int) -> None:
     "/auth/login",
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["auth"],
+    dependencies=SAME_SITE_ONLY,
     responses=SIGN_IN_RESPONSES,
 )
 async def login(
@@ -136,14 +144,20 @@ async def login(
     )
 
 
-@router.post("/auth/token", tags=["auth"], responses=SIGN_IN_RESPONSES)
+@router.post("/auth/token", tags=["auth"], dependencies=SAME_SITE_ONLY, responses=SIGN_IN_RESPONSES)
 async def token(form: PasswordForm, services: ServicesDep, request: Request) -> Token:
     """Token login for non-browser clients: send it as `Authorization: Bearer <token>`."""
     issued = await _sign_in(services, form, request)
     return Token(access_token=issued.token, expires_in=issued.expires_in)
 
 
-@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
+@router.post(
+    "/auth/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["auth"],
+    dependencies=SAME_SITE_ONLY,
+    responses=CROSS_SITE,
+)
 async def logout(request: Request, response: Response, services: ServicesDep) -> None:
     """Ends this session: its token (cookie or bearer) is refused from now on, on every process,
     and its live subscriptions are closed. Clears the cookie; succeeds even when signed out."""
@@ -161,7 +175,13 @@ async def logout(request: Request, response: Response, services: ServicesDep) ->
     _clear_cookie(response, services.settings)
 
 
-@router.post("/auth/logout-all", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
+@router.post(
+    "/auth/logout-all",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["auth"],
+    dependencies=SAME_SITE_ONLY,
+    responses=CROSS_SITE,
+)
 async def logout_all(user: CurrentUser, response: Response, services: ServicesDep) -> None:
     """Ends every session of the signed-in user, on every device, this one included."""
     async with services.sessions.begin() as session:
