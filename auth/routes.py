@@ -12,6 +12,7 @@ from auth.accounts import EmailTakenError, authenticate, register
 from auth.cross_site import REFUSAL, refuse_cross_site
 from auth.deps import CurrentUser, ServicesDep
 from auth.identity import COOKIE_NAME, signed_in, token_from
+from auth.responses import AuthRoute
 from auth.tokens import IssuedToken, issue_token
 from db import sessions
 from db.records import UserRecord
@@ -22,7 +23,7 @@ from settings import Settings
 from web.rate_limit import RateLimitExceeded, client_address
 
 logger = logging.getLogger(__name__)
-router = APIRouter()
+router = APIRouter(route_class=AuthRoute)
 PasswordForm = Annotated[OAuth2PasswordRequestForm, Depends()]
 # On every route that changes state: a page on another site may not sign anyone in or out.
 SAME_SITE_ONLY = [Depends(refuse_cross_site)]
