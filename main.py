@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     async with services.sessions.begin() as session:
                         admin_id = await ensure_admin(
                             session,
+                            services.passwords,
                             settings.first_admin_email,
                             settings.first_admin_password.get_secret_value(),
                             name="Admin",

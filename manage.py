@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import make_url
 
 from auth.accounts import register
+from auth.passwords import PasswordHasher
 from db.engine import create_engine, create_session_factory
 from db.models import Degree, Trade, User
 from schema.models import UserCreate
@@ -42,18 +43,23 @@ async def load_demo_data(settings: Settings) -> None:
     """A demo user, a demo admin, a few traders with trades and degrees. Idempotent."""
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
+    passwords = PasswordHasher(settings.password_hash_concurrency)
     try:
         async with sessions.begin() as session:
             if await session.scalar(select(func.count()).select_from(User)):
                 print("- demo data: the database already has users, leaving it as it is")
                 return
             print("- loading demo data")
+            demo_hash = await passwords.hash(DEMO_PASSWORD)
             demo = await register(
-                session, UserCreate(email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Demo Trader")
+                session,
+                UserCreate(email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Demo Trader"),
+                demo_hash,
             )
             await register(
                 session,
                 UserCreate(email=DEMO_ADMIN_EMAIL, password=DEMO_ADMIN_PASSWORD, name="Demo Admin"),
+                await passwords.hash(DEMO_ADMIN_PASSWORD),
                 admin=True,
             )
             rng = random.Random(42)  # noqa: S311 - repeatable demo data, not security
@@ -64,6 +70,7 @@ async def load_demo_data(settings: Settings) -> None:
                     UserCreate(
                         email=f"{name.lower()}@example.com", password=DEMO_PASSWORD, name=name
                     ),
+                    demo_hash,
                 )
                 user_ids.append(user.id)
             prices = {"BTC": 64000, "ETH": 3200, "EUR": 1}

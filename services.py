@@ -1,4 +1,5 @@
-"""What one API process holds for its lifetime: the engine, sessions, jobs and the broadcaster."""
+"""What one API process holds for its lifetime: the engine, sessions, jobs, the broadcaster, the
+rate limits and the password hasher."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from auth.throttle import LoginThrottle
+from auth.passwords import PasswordHasher
+from auth.throttle import AuthLimits
 from cache.backends import Backend, MemoryBackend, RedisBackend
 from cache.query_cache import QueryCache
 from cache.reads import CachedReads
@@ -19,6 +21,7 @@ from events.broadcast import Broadcaster
 from events.redis_broadcast import RedisBroadcaster
 from observability.sql import sample_connections
 from settings import Settings
+from web.rate_limit import RateLimiter
 from workers.arq_queue import ArqJobs
 from workers.inprocess import InProcessJobs
 from workers.queue import JobQueue
@@ -34,7 +37,10 @@ class Services:
     jobs: JobQueue
     broadcaster: Broadcaster
     reads: CachedReads
-    login_throttle: LoginThrottle
+    # One limiter for every rate limit (Redis with REDIS_URL, else in-process).
+    rate_limits: RateLimiter
+    auth_limits: AuthLimits
+    passwords: PasswordHasher
 
 
 @asynccontextmanager
@@ -49,6 +55,7 @@ async def start_services(settings: Settings) -> AsyncIterator[Services]:
     )
     broadcaster = _broadcaster(settings)
     await broadcaster.start()
+    rate_limits = RateLimiter.from_settings(settings)
     services = Services(
         settings=settings,
         engine=engine,
@@ -57,7 +64,9 @@ async def start_services(settings: Settings) -> AsyncIterator[Services]:
         jobs=_job_queue(settings, sessions),
         broadcaster=broadcaster,
         reads=CachedReads(sessions, cache),
-        login_throttle=LoginThrottle.from_settings(settings),
+        rate_limits=rate_limits,
+        auth_limits=AuthLimits.from_settings(rate_limits, settings),
+        passwords=PasswordHasher(settings.password_hash_concurrency),
     )
     sampler = asyncio.create_task(sample_connections((engine, reader)))
     try:
@@ -67,7 +76,7 @@ async def start_services(settings: Settings) -> AsyncIterator[Services]:
         with contextlib.suppress(asyncio.CancelledError):
             await sampler
         await broadcaster.close()
-        await services.login_throttle.counters.close()
+        await rate_limits.close()
         await services.jobs.close()
         await cache.close()
         await reader.dispose()

@@ -79,10 +79,22 @@ class Settings(BaseSettings):
     # later); keep it above the largest batch (1,000 trades) a subscriber should absorb.
     ws_subscriber_queue: int = Field(default=5_000, gt=0)
 
-    # Failed sign-ins allowed per account and per client address in a window; then 429.
+    # Failed sign-ins (and those being verified) allowed per account and per client address in
+    # a window; then 429 without verifying.
     login_max_failures_per_account: int = Field(default=5, gt=0)
     login_max_failures_per_address: int = Field(default=20, gt=0)
     login_failure_window_seconds: int = Field(default=900, gt=0)
+    # Registrations allowed per client address in a window (each costs an argon2 hash); then 429.
+    register_max_per_address: int = Field(default=10, gt=0)
+    register_window_seconds: int = Field(default=3600, gt=0)
+    # argon2 hashes and verifications running at once (64 MiB and most of a core each); more
+    # wait their turn. Half the machine's cores by default, leaving the rest to requests.
+    password_hash_concurrency: int = Field(
+        default_factory=lambda: max(1, (os.cpu_count() or 1) // 2), gt=0
+    )
+    # Trade reports a user may request in a window; then the RATE_LIMITED error.
+    report_max_requests_per_user: int = Field(default=10, gt=0)
+    report_window_seconds: int = Field(default=3600, gt=0)
     # Query limits: operations beyond them are refused before they run (README, Security).
     graphql_max_depth: int = Field(default=10, gt=0)
     graphql_max_aliases: int = Field(default=30, gt=0)

@@ -1,4 +1,4 @@
-"""Account operations shared by registration, start-up (first admin) and the demo data."""
+"""Account operations shared by registration, sign-in, start-up (first admin) and the demo data."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import logging
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from auth.passwords import hash_password, verify_password
-from db import users
+from auth.passwords import PasswordHasher
+from db import sessions, users
 from db.models import ADMIN_ROLE_ID, USER_ROLE_ID, User
 from db.records import UserRecord
 from schema.models import UserCreate
@@ -21,9 +21,12 @@ class EmailTakenError(Exception):
     pass
 
 
-async def register(session: AsyncSession, data: UserCreate, *, admin: bool = False) -> UserRecord:
-    """Create a user in the caller's transaction; EmailTakenError if the email is in use."""
-    password_hash = await hash_password(data.password)
+async def register(
+    session: AsyncSession, data: UserCreate, password_hash: str, *, admin: bool = False
+) -> UserRecord:
+    """Create a user in the caller's transaction; EmailTakenError if the email is in use.
+
+    The caller hashes the password first, before its transaction holds a connection."""
     try:
         async with session.begin_nested():
             return await users.create_user(
@@ -37,16 +40,26 @@ async def register(session: AsyncSession, data: UserCreate, *, admin: bool = Fal
         raise EmailTakenError(data.email) from error
 
 
-async def authenticate(session: AsyncSession, email: str, password: str) -> UserRecord | None:
-    """The active user with these credentials, in the same time whether or not the email exists."""
-    found = await users.user_with_hash(session, email.strip().lower())
+async def authenticate(
+    session_factory: async_sessionmaker[AsyncSession],
+    passwords: PasswordHasher,
+    email: str,
+    password: str,
+) -> tuple[UserRecord, int] | None:
+    """The active user with these credentials and their token version, in the same time whether
+    or not the email exists. The connection goes back to the pool before argon2 runs."""
+    async with session_factory() as session:
+        found = await users.user_with_hash(session, email.strip().lower())
+        version = await sessions.token_version(session, found[0].id) if found else 0
     user, password_hash = found if found else (None, None)
-    if not await verify_password(password, password_hash) or user is None:
+    if not await passwords.verify(password, password_hash) or user is None:
         return None
-    return user if user.is_active else None
+    return (user, version) if user.is_active else None
 
 
-async def ensure_admin(session: AsyncSession, email: str, password: str, name: str) -> int | None:
+async def ensure_admin(
+    session: AsyncSession, passwords: PasswordHasher, email: str, password: str, name: str
+) -> int | None:
     """Make sure this admin exists and is active (idempotent: run at every start-up).
 
     Returns the admin's id, or None when the account was left alone.
@@ -57,9 +70,9 @@ async def ensure_admin(session: AsyncSession, email: str, password: str, name: s
     data = UserCreate(email=email, password=password, name=name)
     found = await users.user_with_hash(session, data.email)
     if found is None:
-        return (await register(session, data, admin=True)).id
+        return (await register(session, data, await passwords.hash(password), admin=True)).id
     user, password_hash = found
-    if not user.is_admin and not await verify_password(password, password_hash):
+    if not user.is_admin and not await passwords.verify(password, password_hash):
         logger.error(
             "FIRST_ADMIN_EMAIL %s belongs to an account with another password: not promoted",
             data.email,

@@ -1,7 +1,14 @@
-"""Password hashing: argon2id through passlib's API (the `libpass` fork), off the event loop."""
+"""Password hashing: argon2id through passlib's API (the `libpass` fork), off the event loop and a
+few at a time.
+
+Each hash or verification takes 64 MiB and most of a core for a tenth of a second or more, so
+they queue for a bounded number of worker threads (PASSWORD_HASH_CONCURRENCY) instead of taking
+every thread and core at once. Callers hold no database connection while they wait.
+"""
 
 from __future__ import annotations
 
+import anyio
 import anyio.to_thread
 from passlib.context import CryptContext
 
@@ -12,12 +19,17 @@ _context = CryptContext(schemes=["argon2"], argon2__type="ID", deprecated="auto"
 _DUMMY_HASH = _context.hash("not-a-real-password")
 
 
-async def hash_password(password: str) -> str:
-    return await anyio.to_thread.run_sync(_context.hash, password)
+class PasswordHasher:
+    """argon2id in worker threads, at most `concurrency` of them at once."""
 
+    def __init__(self, concurrency: int) -> None:
+        self._threads = anyio.CapacityLimiter(concurrency)
 
-async def verify_password(password: str, password_hash: str | None) -> bool:
-    matches = await anyio.to_thread.run_sync(
-        _context.verify, password, password_hash or _DUMMY_HASH
-    )
-    return matches and password_hash is not None
+    async def hash(self, password: str) -> str:
+        return await anyio.to_thread.run_sync(_context.hash, password, limiter=self._threads)
+
+    async def verify(self, password: str, password_hash: str | None) -> bool:
+        matches = await anyio.to_thread.run_sync(
+            _context.verify, password, password_hash or _DUMMY_HASH, limiter=self._threads
+        )
+        return matches and password_hash is not None

@@ -9,24 +9,33 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from auth.accounts import EmailTakenError, authenticate, register
+from auth.cross_site import REFUSAL, refuse_cross_site
 from auth.deps import CurrentUser, ServicesDep
 from auth.identity import COOKIE_NAME, signed_in, token_from
-from auth.throttle import TooManyAttemptsError
+from auth.responses import AuthRoute
 from auth.tokens import IssuedToken, issue_token
 from db import sessions
 from db.records import UserRecord
 from events.broadcast import SessionsEnded
-from schema.models import Token, UserCreate, UserRead
+from schema.models import MAX_PASSWORD_LENGTH, Token, UserCreate, UserRead
 from services import Services
 from settings import Settings
+from web.rate_limit import RateLimitExceeded, client_address
 
 logger = logging.getLogger(__name__)
-router = APIRouter()
+router = APIRouter(route_class=AuthRoute)
 PasswordForm = Annotated[OAuth2PasswordRequestForm, Depends()]
+# On every route that changes state: a page on another site may not sign anyone in or out.
+SAME_SITE_ONLY = [Depends(refuse_cross_site)]
 BAD_CREDENTIALS = "Incorrect email or password"
 TOO_MANY_ATTEMPTS = "Too many failed sign-ins; try again later"
+TOO_MANY_REGISTRATIONS = "Too many registrations from this address; try again later"
+PASSWORD_TOO_LONG = f"The password is longer than {MAX_PASSWORD_LENGTH} characters"
+CROSS_SITE: dict[int | str, dict[str, Any]] = {403: {"description": REFUSAL}}
 SIGN_IN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **CROSS_SITE,
     401: {"description": BAD_CREDENTIALS},
+    422: {"description": PASSWORD_TOO_LONG + ", or a field is missing"},
     429: {"description": TOO_MANY_ATTEMPTS + " (see Retry-After)"},
 }
 
@@ -47,41 +56,56 @@ async def _sign_in(
 ) -> IssuedToken:
     """A new session's token for these credentials; 401 otherwise, 429 after too many failures.
 
-    Behind a proxy, run uvicorn with --proxy-headers so the client address is the real one.
+    The attempt is reserved before the password is verified: a failure keeps it, a success
+    gives it back. A password no account can have is refused before any of that.
     """
-    throttle = services.login_throttle
-    address = request.client.host if request.client else "unknown"
+    if len(form.password) > MAX_PASSWORD_LENGTH:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, PASSWORD_TOO_LONG)
+    limits = services.auth_limits
+    address = client_address(request)
     try:
-        await throttle.check(form.username, address)
-    except TooManyAttemptsError as error:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            TOO_MANY_ATTEMPTS,
-            headers={"Retry-After": str(error.retry_after)},
-        ) from None
-    async with services.sessions() as session:
-        user = await authenticate(session, form.username, form.password)
-        version = await sessions.token_version(session, user.id) if user else 0
-    if user is None:
-        await throttle.failed(form.username, address)
+        await limits.reserve_sign_in(form.username, address)
+    except RateLimitExceeded as error:
+        raise _too_many(TOO_MANY_ATTEMPTS, error) from None
+    found = await authenticate(services.sessions, services.passwords, form.username, form.password)
+    if found is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, BAD_CREDENTIALS, headers={"WWW-Authenticate": "Bearer"}
         )
-    await throttle.succeeded(form.username)
+    await limits.signed_in(form.username, address)
+    user, version = found
     return issue_token(services.settings, user.id, version)
+
+
+def _too_many(message: str, error: RateLimitExceeded) -> HTTPException:
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        message,
+        headers={"Retry-After": str(error.retry_after)},
+    )
 
 
 @router.post(
     "/auth/register",
     status_code=status.HTTP_201_CREATED,
     tags=["auth"],
-    responses={409: {"description": "The email is already registered"}},
+    dependencies=SAME_SITE_ONLY,
+    responses={
+        **CROSS_SITE,
+        409: {"description": "The email is already registered"},
+        429: {"description": TOO_MANY_REGISTRATIONS + " (see Retry-After)"},
+    },
 )
-async def register_user(data: UserCreate, services: ServicesDep) -> UserRead:
+async def register_user(data: UserCreate, services: ServicesDep, request: Request) -> UserRead:
     """Create an account with the `user` role."""
     try:
+        await services.auth_limits.reserve_registration(client_address(request))
+    except RateLimitExceeded as error:
+        raise _too_many(TOO_MANY_REGISTRATIONS, error) from None
+    password_hash = await services.passwords.hash(data.password)
+    try:
         async with services.sessions.begin() as session:
-            user = await register(session, data)
+            user = await register(session, data, password_hash)
     except EmailTakenError:
         raise HTTPException(status.HTTP_409_CONFLICT, "That email is already registered") from None
     await services.reads.user_added()
@@ -102,6 +126,7 @@ async def _queue_welcome(services: Services, user_id: int) -> None:
     "/auth/login",
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["auth"],
+    dependencies=SAME_SITE_ONLY,
     responses=SIGN_IN_RESPONSES,
 )
 async def login(
@@ -120,14 +145,20 @@ async def login(
     )
 
 
-@router.post("/auth/token", tags=["auth"], responses=SIGN_IN_RESPONSES)
+@router.post("/auth/token", tags=["auth"], dependencies=SAME_SITE_ONLY, responses=SIGN_IN_RESPONSES)
 async def token(form: PasswordForm, services: ServicesDep, request: Request) -> Token:
     """Token login for non-browser clients: send it as `Authorization: Bearer <token>`."""
     issued = await _sign_in(services, form, request)
     return Token(access_token=issued.token, expires_in=issued.expires_in)
 
 
-@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
+@router.post(
+    "/auth/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["auth"],
+    dependencies=SAME_SITE_ONLY,
+    responses=CROSS_SITE,
+)
 async def logout(request: Request, response: Response, services: ServicesDep) -> None:
     """Ends this session: its token (cookie or bearer) is refused from now on, on every process,
     and its live subscriptions are closed. Clears the cookie; succeeds even when signed out."""
@@ -145,7 +176,13 @@ async def logout(request: Request, response: Response, services: ServicesDep) ->
     _clear_cookie(response, services.settings)
 
 
-@router.post("/auth/logout-all", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
+@router.post(
+    "/auth/logout-all",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["auth"],
+    dependencies=SAME_SITE_ONLY,
+    responses=CROSS_SITE,
+)
 async def logout_all(user: CurrentUser, response: Response, services: ServicesDep) -> None:
     """Ends every session of the signed-in user, on every device, this one included."""
     async with services.sessions.begin() as session:

@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from auth.passwords import hash_password
+from auth.passwords import PasswordHasher
 from db.engine import create_engine
 from db.models import USER_ROLE_ID, Degree, Trade, User
 from manage import migrate
@@ -73,7 +73,7 @@ def progress(label: str, done: int, total: int) -> None:
 async def fill(url: str, scale: int, seed: int = 7) -> None:
     rng = random.Random(seed)  # noqa: S311 - test data, not secrets
     users = USERS * scale
-    password_hash = await hash_password(BENCH_PASSWORD)  # one hash for all: fast, and valid
+    password_hash = await PasswordHasher(1).hash(BENCH_PASSWORD)  # one hash for all: fast, valid
     engine = create_engine(url)
     try:
         async with engine.begin() as conn:

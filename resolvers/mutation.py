@@ -12,11 +12,12 @@ from resolvers.permissions import IsAdmin, IsAuthenticated
 from resolvers.trade_batches import add_trades, validate_batch
 from schema.cost import Price
 from schema.enums import DegreeName, JobStatus
-from schema.errors import Forbidden, NotFound
+from schema.errors import Forbidden, NotFound, RateLimited
 from schema.inputs import TradeInput
 from schema.models import MAX_TRADES_PER_BATCH, DegreeCreate, NameChange
 from schema.types import Degree, Job, Trade, User
 from schema.validation import validated
+from web.rate_limit import RateLimitExceeded, Rule
 
 # A report reads every trade of its user: priced as a large page of them, so one operation
 # cannot ask for dozens (aliases) within the cost budget.
@@ -99,7 +100,20 @@ class Mutation:
         metadata=Price(cost=REPORT_COST).metadata,
     )
     async def request_trade_report(self, info: Info[Context, None]) -> Job:
-        job_id = await info.context.services.jobs.enqueue(
-            "build_trade_report", user_id=info.context.require_viewer().id
+        services, viewer = info.context.services, info.context.require_viewer()
+        settings = services.settings
+        # Each report reads all of the user's trades: a user gets so many per window.
+        per_user = Rule(
+            "trade-reports:user",
+            settings.report_max_requests_per_user,
+            settings.report_window_seconds,
         )
+        try:
+            await services.rate_limits.take((per_user, str(viewer.id)))
+        except RateLimitExceeded as error:
+            raise RateLimited(
+                f"Too many report requests; try again in {error.retry_after} s",
+                retryAfter=error.retry_after,
+            ) from None
+        job_id = await services.jobs.enqueue("build_trade_report", user_id=viewer.id)
         return Job(id=job_id, status=JobStatus.QUEUED)

@@ -49,6 +49,12 @@ class Conflict(PublicError):
     code = "CONFLICT"
 
 
+class RateLimited(PublicError):
+    """Too many of these requests in a window; `retryAfter` says in how many seconds to retry."""
+
+    code = "RATE_LIMITED"
+
+
 def is_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
     return original is not None and not isinstance(original, GraphQLError)

@@ -26,6 +26,8 @@ from db.types import MONEY_DIGITS, MONEY_PLACES
 
 MAX_PAGE = 100
 MAX_TRADES_PER_BATCH = 1000
+# Sign-in refuses longer passwords before hashing: none can have been registered.
+MAX_PASSWORD_LENGTH = 128
 COMMON_PASSWORDS = frozenset(
     {"password", "password1", "12345678", "123456789", "qwertyuiop", "iloveyou1", "letmein123"}
 )
@@ -109,7 +111,7 @@ class UserCreate(BaseModel):
     """`POST /auth/register`."""
 
     email: Email
-    password: str = Field(min_length=10, max_length=128)
+    password: str = Field(min_length=10, max_length=MAX_PASSWORD_LENGTH)
     name: Name
 
     @field_validator("password")

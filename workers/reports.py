@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import jobs
-from db.models import Trade
+from db.trade_totals import SideTotals, trade_totals
 from db.types import MONEY_PLACES, utcnow
 from settings import Settings
 from workers.retries import describe, retry_for
@@ -29,14 +28,14 @@ class _Totals:
     notional: Decimal = Decimal(0)  # sum of price * amount
     prices: Decimal = Decimal(0)  # sum of prices, for the zero-volume case
 
-    def add(self, side: str, price: Decimal, amount: Decimal) -> None:
-        self.trades += 1
+    def add(self, side: str, totals: SideTotals) -> None:
+        self.trades += totals.trades
         if side == "buy":
-            self.bought += amount
+            self.bought += totals.amount
         else:
-            self.sold += amount
-        self.notional += price * amount
-        self.prices += price
+            self.sold += totals.amount
+        self.notional += totals.notional
+        self.prices += totals.prices
 
     def average_price(self) -> Decimal:
         volume = self.bought + self.sold
@@ -52,11 +51,8 @@ def _fixed(value: Decimal) -> str:
 async def compute_trade_report(session: AsyncSession, user_id: int) -> dict[str, Any]:
     """The report as JSON-ready data (decimals as fixed-point strings)."""
     totals: dict[str, _Totals] = defaultdict(_Totals)
-    query = select(Trade.currency, Trade.side, Trade.price, Trade.amount).where(
-        Trade.user_id == user_id
-    )
-    async for currency, side, price, amount in await session.stream(query):
-        totals[currency].add(side, price, amount)
+    for (currency, side), side_totals in (await trade_totals(session, user_id)).items():
+        totals[currency].add(side, side_totals)
     return {
         "userId": user_id,
         "generatedAt": utcnow().isoformat(),

@@ -8,8 +8,7 @@ import asyncio
 import httpx
 import pytest
 
-import auth.accounts
-import auth.passwords
+from services import Services
 from settings import Settings
 from tests.conftest import Api, make_settings, serve
 
@@ -63,17 +62,17 @@ async def test_an_address_is_limited_across_accounts(api: Api, client: httpx.Asy
 
 
 async def test_unknown_email_and_wrong_password_look_the_same(
-    api: Api, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+    api: Api, client: httpx.AsyncClient, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await api.register("erin@example.com")
     verified: list[str | None] = []
-    verify = auth.passwords.verify_password
+    verify = services.passwords.verify
 
     async def counting(password: str, password_hash: str | None) -> bool:
         verified.append(password_hash)
         return await verify(password, password_hash)
 
-    monkeypatch.setattr(auth.accounts, "verify_password", counting)
+    monkeypatch.setattr(services.passwords, "verify", counting)
     wrong = await sign_in(client, "erin@example.com", "wrong")
     unknown = await sign_in(client, "nobody@example.com", "wrong")
     assert (wrong.status_code, wrong.json()) == (unknown.status_code, unknown.json())

@@ -1,0 +1,36 @@
+"""Cross-site requests to the auth routes that change state are refused: login CSRF.
+
+A page on another site can POST a form to /auth/login with the attacker's credentials, and the
+victim's browser then keeps the attacker's session cookie (SameSite does not stop it: the
+response sets the cookie, it does not send one). Browsers say where a request comes from:
+`Sec-Fetch-Site` (same-origin, same-site, cross-site, none) and `Origin`. Requests with
+neither header are not from a browser (curl, scripts) and carry no ambient credentials.
+"""
+
+from __future__ import annotations
+
+from fastapi import HTTPException, Request, status
+
+from auth.deps import SettingsDep
+
+# `none`: the user typed the URL or used a bookmark, no page made the request.
+TRUSTED_FETCH_SITES = frozenset({"same-origin", "none"})
+REFUSAL = (
+    "Cross-site requests to this route are refused: sign in from this site's own pages or "
+    "from an origin listed in CORS_ORIGINS"
+)
+
+
+async def refuse_cross_site(request: Request, settings: SettingsDep) -> None:
+    """A FastAPI dependency of the auth routes that sign in, register and log out: 403 when a
+    browser sends the request from a page that is neither this origin nor one of CORS_ORIGINS."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    origin = request.headers.get("origin")
+    if fetch_site is None and origin is None:
+        return
+    if fetch_site in TRUSTED_FETCH_SITES:
+        return
+    own = f"{request.url.scheme}://{request.url.netloc}".lower()
+    if origin is not None and origin.lower() in {own, *(o.lower() for o in settings.cors_origins)}:
+        return
+    raise HTTPException(status.HTTP_403_FORBIDDEN, REFUSAL)
