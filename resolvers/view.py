@@ -11,7 +11,7 @@ from typing import Any
 # The exception type Strawberry raises for HTTP-level refusals (from its cross-web helper).
 from cross_web import HTTPException as StrawberryHTTPException
 from fastapi import Depends, HTTPException, Request, Response, status
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketState
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
@@ -20,7 +20,11 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    SubscribeMessage,
+)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
@@ -47,10 +51,27 @@ def _counted(context: Context) -> Iterator[None]:
         broadcaster.untrack_socket(id(context))
 
 
+def _session_lasts(context: Context) -> bool:
+    """Whether an operation may start: not once the socket's token expired or its session ended
+    (the socket is being closed with 4403 then)."""
+    return context.services.broadcaster.session_lasts(id(context))
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    """Close unless the socket is already closing: Starlette refuses a second close."""
+    if websocket.application_state is WebSocketState.CONNECTED:
+        await websocket.close(code, reason)
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle(self) -> None:
         with _counted(self.context):
             await super().handle()
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if self.connection_acknowledged and not _session_lasts(self.context):
+            return
+        await super().handle_subscribe(message)
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
@@ -59,6 +80,11 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     async def handle(self) -> None:
         with _counted(self.context):
             await super().handle()
+
+    async def handle_start(self, message: StartMessage) -> None:
+        if self.connection_acknowledged and not _session_lasts(self.context):
+            return
+        await super().handle_start(message)
 
 
 class GraphQLView(GraphQLRouter[Context, None]):
@@ -123,7 +149,8 @@ class GraphQLView(GraphQLRouter[Context, None]):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Identify the socket by its cookie or bearer header, or by `connectionParams.authToken`.
 
-        A socket with no valid identity is closed with 4403 before it can subscribe.
+        A socket with no valid identity (or whose handshake token has expired since) is closed
+        with 4403 before it can subscribe.
         """
         params = context.connection_params
         token = params.get("authToken") if isinstance(params, dict) else None
@@ -131,19 +158,19 @@ class GraphQLView(GraphQLRouter[Context, None]):
             session = await signed_in(context.services, token)
             context.viewer = session.user if session else None
             context.claims = session.claims if session else None
-        if context.viewer is None or context.claims is None:
-            raise ConnectionRejectionError
-        context.refresh_loaders()
         websocket = context.request
-        if isinstance(websocket, WebSocket):
-            # Logging out (here or on another process) closes this socket with 4403.
-            context.services.broadcaster.track_socket(
-                id(context),
-                LiveSocket(
-                    user_id=context.viewer.id,
-                    session_id=context.claims.session_id,
-                    version=context.claims.version,
-                    close=partial(websocket.close),
-                ),
-            )
+        if context.viewer is None or context.claims is None or not isinstance(websocket, WebSocket):
+            raise ConnectionRejectionError
+        socket = LiveSocket(
+            user_id=context.viewer.id,
+            session_id=context.claims.session_id,
+            version=context.claims.version,
+            expires_at=context.claims.expires_at,
+            close=partial(_close, websocket),
+        )
+        if socket.expired():
+            raise ConnectionRejectionError
+        # Logging out (here or on another process) or the token's expiry closes it with 4403.
+        context.services.broadcaster.track_socket(id(context), socket)
+        context.refresh_loaders()
         return UnsetType()  # the singleton UNSET: acknowledge with no payload

@@ -1,17 +1,19 @@
-"""The fan-out inside a process, and the Redis broadcaster's recovery from a lost connection."""
+"""The fan-out inside a process, the sockets a broadcaster ends, and the Redis broadcaster's
+recovery from a lost connection."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from redis.asyncio import Redis
 
 from db.records import TradeRecord, UserRecord
-from events.broadcast import Broadcaster
+from events.broadcast import Broadcaster, LiveSocket, SessionsEnded
 from events.fanout import Fanout, SlowConsumerError, TradeEvent
 from events.redis_broadcast import CLIENT_NAME, RedisBroadcaster
 
@@ -62,6 +64,58 @@ async def test_publish_after_publishes_only_when_the_block_succeeds() -> None:
         async with broadcaster.publish_after([event(2)]):
             pass
         assert await next_id(subscriber.events()) == 2
+
+
+class Closes:
+    """What a tracked socket was closed with."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, str]] = []
+
+    async def __call__(self, code: int, reason: str) -> None:
+        self.seen.append((code, reason))
+
+
+def live_socket(closes: Closes, expires_in: float, user_id: int = 1) -> LiveSocket:
+    expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
+    return LiveSocket(user_id, "session", 1, expires_at, closes)
+
+
+async def test_a_socket_is_closed_when_its_token_expires() -> None:
+    broadcaster, closes = Broadcaster(queue_size=10), Closes()
+    broadcaster.track_socket(1, live_socket(closes, expires_in=0.2))
+    assert broadcaster.session_lasts(1)
+    await asyncio.sleep(0.3)
+    assert closes.seen == [(4403, "Session expired")]
+    assert not broadcaster.session_lasts(1)
+    assert broadcaster.open_sockets(1) == 0
+
+
+async def test_an_expired_socket_starts_nothing_even_before_its_timer_runs() -> None:
+    """A busy loop runs the expiry timer late: the check itself sees the expiry and closes."""
+    broadcaster, closes = Broadcaster(queue_size=10), Closes()
+    broadcaster.track_socket(1, live_socket(closes, expires_in=0.05))
+    time.sleep(0.1)  # noqa: ASYNC251 - blocks the loop on purpose: the timer cannot run
+    assert not broadcaster.session_lasts(1)
+    await asyncio.sleep(0)
+    assert closes.seen == [(4403, "Session expired")]
+    await asyncio.sleep(0.1)
+    assert len(closes.seen) == 1  # the timer, cancelled, closes nothing more
+
+
+async def test_sockets_are_counted_per_user_until_untracked_or_ended() -> None:
+    broadcaster, closes = Broadcaster(queue_size=10), Closes()
+    for key in (1, 2, 3):
+        broadcaster.track_socket(key, live_socket(closes, expires_in=60, user_id=7))
+    broadcaster.track_socket(3, live_socket(closes, expires_in=60, user_id=7))  # again: once
+    broadcaster.track_socket(4, live_socket(closes, expires_in=60, user_id=8))
+    assert (broadcaster.open_sockets(7), broadcaster.open_sockets(8)) == (3, 1)
+    broadcaster.untrack_socket(1)
+    broadcaster.end_sessions(SessionsEnded(user_id=8))
+    await asyncio.sleep(0)
+    assert (broadcaster.open_sockets(7), broadcaster.open_sockets(8)) == (2, 0)
+    assert closes.seen == [(4403, "Session ended")]
+    assert not broadcaster.session_lasts(4)
 
 
 async def test_redis_listener_resubscribes_after_its_connection_is_killed(redis_url: str) -> None:
