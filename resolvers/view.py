@@ -25,9 +25,13 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
     SubscribeMessage,
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import (
+    ConnectionInitMessage as LegacyConnectionInitMessage,
+)
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
@@ -42,6 +46,14 @@ from web.media_types import GraphQLResponse, graphql_response
 
 # RFC 6455 "Message Too Big"; graphql-ws clients treat it as fatal: resending would not help.
 MESSAGE_TOO_BIG_CLOSE_CODE = 1009
+# RFC 6455 "Try Again Later": graphql-ws clients retry it with backoff, and get in once one of
+# the user's other sockets has closed. 4429 would be fatal to them, and means a second init.
+TOO_MANY_SOCKETS_CLOSE_CODE = 1013
+
+
+class TooManySockets(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Too many open sockets for this user (at most {limit})")
 
 
 class SizedWebSocketAdapter(ASGIWebSocketAdapter):
@@ -113,6 +125,12 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         with _counted(self.context):
             await super().handle()
 
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except TooManySockets as refused:
+            await self.websocket.close(TOO_MANY_SOCKETS_CLOSE_CODE, str(refused))
+
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if self.connection_acknowledged and not _session_lasts(self.context):
             return
@@ -125,6 +143,12 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     async def handle(self) -> None:
         with _counted(self.context):
             await super().handle()
+
+    async def handle_connection_init(self, message: LegacyConnectionInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except TooManySockets as refused:
+            await self.websocket.close(TOO_MANY_SOCKETS_CLOSE_CODE, str(refused))
 
     async def handle_start(self, message: StartMessage) -> None:
         if self.connection_acknowledged and not _session_lasts(self.context):
@@ -140,6 +164,7 @@ class GraphQLView(GraphQLRouter[Context, None]):
     def __init__(self, schema: BaseSchema, settings: Settings) -> None:
         # A WebSocket message is held to the HTTP body limit.
         self.max_message_bytes = settings.max_body_bytes
+        self.max_sockets_per_user = settings.ws_max_sockets_per_user
         protocols = [GRAPHQL_TRANSPORT_WS_PROTOCOL]
         if settings.ws_legacy_protocol:
             protocols.append(GRAPHQL_WS_PROTOCOL)
@@ -198,7 +223,7 @@ class GraphQLView(GraphQLRouter[Context, None]):
         """Identify the socket by its cookie or bearer header, or by `connectionParams.authToken`.
 
         A socket with no valid identity (or whose handshake token has expired since) is closed
-        with 4403 before it can subscribe.
+        with 4403 before it can subscribe; one beyond the user's socket cap with 1013.
         """
         params = context.connection_params
         token = params.get("authToken") if isinstance(params, dict) else None
@@ -218,7 +243,11 @@ class GraphQLView(GraphQLRouter[Context, None]):
         )
         if socket.expired():
             raise ConnectionRejectionError
+        # Counted and tracked with no await in between: concurrent inits cannot both pass.
+        broadcaster = context.services.broadcaster
+        if broadcaster.open_sockets(socket.user_id) >= self.max_sockets_per_user:
+            raise TooManySockets(self.max_sockets_per_user)
         # Logging out (here or on another process) or the token's expiry closes it with 4403.
-        context.services.broadcaster.track_socket(id(context), socket)
+        broadcaster.track_socket(id(context), socket)
         context.refresh_loaders()
         return UnsetType()  # the singleton UNSET: acknowledge with no payload

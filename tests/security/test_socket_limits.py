@@ -1,11 +1,14 @@
 """Sockets are bounded like HTTP requests: messages by MAX_BODY_BYTES before they are parsed,
-operations per socket by WS_MAX_SUBSCRIPTIONS."""
+sockets per user by WS_MAX_SOCKETS_PER_USER, operations per socket by WS_MAX_SUBSCRIPTIONS."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -14,6 +17,7 @@ from tests.live.conftest import ADD_TRADES, Live, Socket, start_live
 from tests.security.live import MB, cost_of
 
 MAX_BODY_BYTES = 1_048_576  # the default
+SOCKETS_PER_USER = 10  # the default
 SUBSCRIPTIONS_PER_SOCKET = 20  # the default
 
 
@@ -72,6 +76,55 @@ def test_the_limit_counts_the_message_bytes(live: Live, padding: str, refused: b
             assert closed_with(ws) == (1009, "Message too big")
         else:
             assert ws.receive() == {"type": "pong"}
+
+
+def _init(live: Live, token: str, stack: ExitStack) -> dict[str, Any] | tuple[int, str]:
+    """connection_init on a new socket kept open in `stack`: the answer, or the close."""
+    ws = stack.enter_context(live.socket())
+    ws.send({"type": "connection_init", "payload": {"authToken": token}})
+    return _answer(ws)
+
+
+REFUSED = (1013, f"Too many open sockets for this user (at most {SOCKETS_PER_USER})")
+
+
+def test_sockets_per_user_are_capped_at_connection_init(live: Live) -> None:
+    admin = live.admin()
+    alice = live.sign_up("many-sockets@example.com")
+    laptop = live.signed_in_again("many-sockets@example.com")  # another session, same user
+    bob = live.sign_up("other-user@example.com")
+    with ExitStack() as stack:
+        answers = [_init(live, alice.token, stack) for _ in range(SOCKETS_PER_USER)]
+        assert answers == [{"type": "connection_ack"}] * SOCKETS_PER_USER
+        assert _init(live, alice.token, stack) == REFUSED
+        assert _init(live, laptop.token, stack) == REFUSED  # per user, not per session
+        assert _init(live, bob.token, stack) == {"type": "connection_ack"}
+    # Once they are closed, the user may connect again.
+    live.wait_for(admin, lambda s: s["connections"] == 0)
+    with ExitStack() as stack:
+        assert _init(live, alice.token, stack) == {"type": "connection_ack"}
+
+
+def test_concurrent_inits_cannot_exceed_the_cap(live: Live) -> None:
+    admin = live.admin()
+    alice = live.sign_up("racing-sockets@example.com")
+    live.wait_for(admin, lambda s: s["connections"] == 0)
+    with ExitStack() as stack, ThreadPoolExecutor(max_workers=16) as pool:
+        sockets = [stack.enter_context(live.socket()) for _ in range(16)]
+        init = {"type": "connection_init", "payload": {"authToken": alice.token}}
+        for ws in sockets:
+            ws.send(init)
+        answers = list(pool.map(_answer, sockets))
+    assert answers.count({"type": "connection_ack"}) == SOCKETS_PER_USER
+    assert answers.count(REFUSED) == 16 - SOCKETS_PER_USER
+
+
+def _answer(ws: Socket) -> dict[str, Any] | tuple[int, str]:
+    try:
+        return ws.receive()
+    except ConnectionClosed as closed:
+        assert closed.rcvd is not None
+        return closed.rcvd.code, closed.rcvd.reason
 
 
 def test_operations_per_socket_are_capped_at_the_documented_default(live: Live) -> None:
