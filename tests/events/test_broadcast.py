@@ -1,5 +1,5 @@
-"""The fan-out inside a process, the sockets a broadcaster ends, and the Redis broadcaster's
-recovery from a lost connection."""
+"""The fan-out inside a process and how long it holds shared results, the sockets a broadcaster
+ends, and the Redis broadcaster's recovery from a lost connection."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from db.records import TradeRecord, UserRecord
 from events.broadcast import Broadcaster, LiveSocket, SessionsEnded
 from events.fanout import Fanout, SlowConsumerError, TradeEvent
 from events.redis_broadcast import CLIENT_NAME, RedisBroadcaster
+from events.shared_results import SharedResults
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 TRADER = UserRecord(1, "t@example.com", "Trader", "user", True, NOW)
@@ -53,6 +54,49 @@ async def test_a_full_queue_cuts_off_that_subscriber_only() -> None:
         with pytest.raises(SlowConsumerError, match="more than 2 trades behind"):
             await anext(slow.events())
     assert fanout.subscriber_count == 0
+
+
+async def share(results: SharedResults, trade_id: int, selection: str = "selection") -> bool:
+    awaitable, shared = results.get_or_run(trade_id, selection, lambda: f"result of {trade_id}")
+    assert await awaitable == f"result of {trade_id}"
+    return shared
+
+
+async def test_an_events_results_go_when_every_subscriber_is_done_with_it() -> None:
+    fanout = Fanout(queue_size=10)
+    async with fanout.subscribe() as first, fanout.subscribe() as second:
+        fanout.deliver([event(1), event(2)])
+        ones, twos = first.events(), second.events()
+        assert await next_id(ones) == 1
+        assert not await share(fanout.results, 1)
+        assert await next_id(ones) == 2  # the first is done with 1; the second is not
+        assert len(fanout.results) == 1
+        assert await next_id(twos) == 1
+        assert await share(fanout.results, 1)
+        assert await next_id(twos) == 2
+        assert len(fanout.results) == 0
+
+
+async def test_a_subscriber_that_leaves_is_done_with_what_it_had_queued() -> None:
+    fanout = Fanout(queue_size=10)
+    async with fanout.subscribe() as reader:
+        async with fanout.subscribe():  # never reads
+            fanout.deliver([event(1)])
+            assert await next_id(reader.events()) == 1
+            await share(fanout.results, 1)
+        assert len(fanout.results) == 1  # the reader still has it in hand
+    assert len(fanout.results) == 0
+
+
+async def test_results_held_are_capped_whatever_subscribers_do() -> None:
+    """A subscriber that never reads keeps its events pending: the cap still holds."""
+    results = SharedResults(max_results=3)
+    for trade_id in range(1, 6):
+        await share(results, trade_id)
+        await share(results, 1)  # used again each time: the least recently used go first
+    assert len(results) == 3
+    assert await share(results, 1)
+    assert not await share(results, 2)
 
 
 async def test_publish_after_publishes_only_when_the_block_succeeds() -> None:
