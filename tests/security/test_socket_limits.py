@@ -99,6 +99,12 @@ def test_sockets_per_user_are_capped_at_connection_init(live: Live) -> None:
         assert _init(live, alice.token, stack) == REFUSED
         assert _init(live, laptop.token, stack) == REFUSED  # per user, not per session
         assert _init(live, bob.token, stack) == {"type": "connection_ack"}
+        # A refusal costs a handshake and the one query that loads the viewer.
+        with cost_of(live) as cost:
+            for _ in range(20):
+                with ExitStack() as refused:
+                    assert _init(live, alice.token, refused) == REFUSED
+        assert cost.per(20) < 0.02, cost
     # Once they are closed, the user may connect again.
     live.wait_for(admin, lambda s: s["connections"] == 0)
     with ExitStack() as stack:
