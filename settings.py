@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     ws_init_timeout_seconds: float = Field(default=10, gt=0)
     # Operations at once on one socket; more are answered with an error.
     ws_max_subscriptions: int = Field(default=20, gt=0)
+    # Signed-in sockets one user may hold open on one API process (counted per process: with
+    # N processes a user may hold up to N times this); more are closed with 1013 at init.
+    ws_max_sockets_per_user: int = Field(default=10, gt=0)
     # Trades a subscriber may fall behind before its socket is closed with 1013 (try again
     # later); keep it above the largest batch (1,000 trades) a subscriber should absorb.
     ws_subscriber_queue: int = Field(default=5_000, gt=0)

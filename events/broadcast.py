@@ -4,9 +4,12 @@ and end the sockets of sessions that were logged out, on every process."""
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from events.fanout import Fanout, Subscriber, TradeEvent
@@ -37,7 +40,11 @@ class LiveSocket:
     user_id: int
     session_id: str
     version: int
+    expires_at: datetime  # the token's: the socket is closed then
     close: Callable[[int, str], Coroutine[Any, Any, None]]
+
+    def expired(self) -> bool:
+        return time.time() >= self.expires_at.timestamp()
 
 
 class Broadcaster:
@@ -50,6 +57,8 @@ class Broadcaster:
         self.fanout = Fanout(queue_size)
         self._commit_order = asyncio.Lock()
         self._sockets: dict[int, LiveSocket] = {}  # by id of the socket's context
+        self._expiries: dict[int, asyncio.TimerHandle] = {}
+        self._per_user: Counter[int] = Counter()
         self._closing: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
@@ -77,11 +86,36 @@ class Broadcaster:
     def subscribe(self, currency: str | None = None) -> AbstractAsyncContextManager[Subscriber]:
         return self.fanout.subscribe(currency)
 
+    def open_sockets(self, user_id: int) -> int:
+        """The user's signed-in sockets on this process."""
+        return self._per_user[user_id]
+
     def track_socket(self, key: int, socket: LiveSocket) -> None:
+        """Close the socket with 4403 when its token expires or its session ends."""
+        self.untrack_socket(key)  # the legacy protocol lets a socket initialise again
         self._sockets[key] = socket
+        self._per_user[socket.user_id] += 1
+        delay = max(0.0, socket.expires_at.timestamp() - time.time())
+        loop = asyncio.get_running_loop()
+        self._expiries[key] = loop.call_later(delay, self._end, key, "Session expired")
 
     def untrack_socket(self, key: int) -> None:
-        self._sockets.pop(key, None)
+        socket = self._sockets.pop(key, None)
+        if socket is None:
+            return
+        self._per_user[socket.user_id] -= 1
+        if not self._per_user[socket.user_id]:
+            del self._per_user[socket.user_id]
+        self._expiries.pop(key).cancel()
+
+    def session_lasts(self, key: int) -> bool:
+        """Whether an operation may still start on the socket: False once its session ended or
+        its token expired (closed now if the expiry timer, late on a busy loop, has not yet)."""
+        socket = self._sockets.get(key)
+        if socket is not None and socket.expired():
+            self._end(key, "Session expired")
+            return False
+        return socket is not None
 
     def end_sessions(self, ended: SessionsEnded) -> None:
         """Close the sockets of ended sessions, on this process and (subclasses) every other."""
@@ -90,7 +124,13 @@ class Broadcaster:
     def close_ended(self, ended: SessionsEnded) -> None:
         for key, socket in list(self._sockets.items()):
             if ended.ends(socket):
-                self._sockets.pop(key, None)
-                task = asyncio.create_task(socket.close(SESSION_ENDED_CLOSE_CODE, "Session ended"))
-                self._closing.add(task)
-                task.add_done_callback(self._closing.discard)
+                self._end(key, "Session ended")
+
+    def _end(self, key: int, reason: str) -> None:
+        socket = self._sockets.get(key)
+        if socket is None:
+            return
+        self.untrack_socket(key)
+        task = asyncio.create_task(socket.close(SESSION_ENDED_CLOSE_CODE, reason))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from db.records import TradeRecord, UserRecord
+from events.shared_results import SharedResults
 from observability.metrics import EVENTS_DELIVERED, SUBSCRIPTIONS
 
 
@@ -28,10 +29,14 @@ class SlowConsumerError(Exception):
 
 
 class Subscriber:
-    def __init__(self, currency: str | None, queue_size: int) -> None:
+    def __init__(
+        self, currency: str | None, queue_size: int, done: Callable[[TradeEvent], None]
+    ) -> None:
         self.currency = currency
         self._queue: asyncio.Queue[TradeEvent] = asyncio.Queue(queue_size)
         self.overflowed = False
+        self._done = done  # told of each event this subscriber is finished with
+        self._current: TradeEvent | None = None
 
     def offer(self, event: TradeEvent) -> bool:
         """Queue the event; False (and overflowed from then on) when the queue is full."""
@@ -44,8 +49,22 @@ class Subscriber:
 
     async def events(self) -> AsyncIterator[TradeEvent]:
         while not self.overflowed:
-            yield await self._queue.get()
+            # Asking for the next event means the last one was executed and sent.
+            self._finish_current()
+            self._current = await self._queue.get()
+            yield self._current
         raise SlowConsumerError(self._queue.maxsize)
+
+    def close(self) -> None:
+        """Leaving: the event in hand and those still queued are done for this subscriber."""
+        self._finish_current()
+        while not self._queue.empty():
+            self._done(self._queue.get_nowait())
+
+    def _finish_current(self) -> None:
+        if self._current is not None:
+            event, self._current = self._current, None
+            self._done(event)
 
 
 @dataclass
@@ -59,13 +78,17 @@ class LiveCounters:
 
 
 class Fanout:
-    """Every local subscriber gets each event once, in delivery order."""
+    """Every local subscriber gets each event once, in delivery order; an event's shared
+    results are kept until every subscriber it was queued for is done with it."""
 
     def __init__(self, queue_size: int) -> None:
         self.queue_size = queue_size
         self.counters = LiveCounters()
+        self.results = SharedResults()
         self._all: set[Subscriber] = set()
         self._by_currency: defaultdict[str, set[Subscriber]] = defaultdict(set)
+        # Subscribers each event is queued for and not yet done with, by trade id.
+        self._pending: Counter[int] = Counter()
 
     @property
     def subscriber_count(self) -> int:
@@ -88,12 +111,20 @@ class Fanout:
                     subscribers.discard(subscriber)
                     self.counters.slow_consumers_closed += 1
                     break
+                self._pending[event.trade.id] += 1
                 self.counters.delivered += 1
                 EVENTS_DELIVERED.inc()
 
+    def _done(self, event: TradeEvent) -> None:
+        trade_id = event.trade.id
+        self._pending[trade_id] -= 1
+        if self._pending[trade_id] <= 0:
+            del self._pending[trade_id]
+            self.results.forget(trade_id)
+
     @asynccontextmanager
     async def subscribe(self, currency: str | None = None) -> AsyncIterator[Subscriber]:
-        subscriber = Subscriber(currency, self.queue_size)
+        subscriber = Subscriber(currency, self.queue_size, self._done)
         group = self._all if currency is None else self._by_currency[currency]
         group.add(subscriber)
         SUBSCRIPTIONS.inc()
@@ -101,6 +132,7 @@ class Fanout:
             yield subscriber
         finally:
             group.discard(subscriber)
+            subscriber.close()
             SUBSCRIPTIONS.dec()
             if currency is not None and not group and self._by_currency.get(currency) is group:
                 del self._by_currency[currency]

@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from json import JSONDecodeError
+from typing import Any, cast
 
 # The exception type Strawberry raises for HTTP-level refusals (from its cross-web helper).
 from cross_web import HTTPException as StrawberryHTTPException
 from fastapi import Depends, HTTPException, Request, Response, status
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.async_base_view import AsyncBaseHTTPView
+from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import (
+    ConnectionInitMessage as LegacyConnectionInitMessage,
+)
+from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
@@ -31,6 +43,55 @@ from resolvers.context import Context, get_context
 from settings import Settings
 from web.csrf import require_preflight
 from web.media_types import GraphQLResponse, graphql_response
+
+# RFC 6455 "Message Too Big"; graphql-ws clients treat it as fatal: resending would not help.
+MESSAGE_TOO_BIG_CLOSE_CODE = 1009
+# RFC 6455 "Try Again Later": graphql-ws clients retry it with backoff, and get in once one of
+# the user's other sockets has closed. 4429 would be fatal to them, and means a second init.
+TOO_MANY_SOCKETS_CLOSE_CODE = 1013
+
+
+class TooManySockets(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Too many open sockets for this user (at most {limit})")
+
+
+class SizedWebSocketAdapter(ASGIWebSocketAdapter):
+    """Strawberry's ASGI adapter (`iter_json` as there) refusing a message longer than
+    MAX_BODY_BYTES before it is parsed: uvicorn's own cap (`--ws-max-size`) is 16 MiB, and
+    parsing is where a large message costs (an `addTrades` of 200,000 items: 9-15 s of CPU)."""
+
+    def __init__(
+        self,
+        view: AsyncBaseHTTPView[Any, Any, Any, Any, Any, Any, Any],
+        request: WebSocket,
+        response: WebSocket,
+    ) -> None:
+        super().__init__(view, request, response)
+        self.max_bytes = cast("GraphQLView", view).max_message_bytes  # only GraphQLView uses it
+
+    async def iter_json(
+        self, *, ignore_parsing_errors: bool = False
+    ) -> AsyncGenerator[object, None]:
+        limit = self.max_bytes
+        try:
+            while self.ws.application_state != WebSocketState.DISCONNECTED:
+                text = await self.ws.receive_text()
+                # Characters first: counting the UTF-8 bytes of a 16 MiB text would copy it.
+                if len(text) > limit or len(text.encode()) > limit:
+                    await self.close(MESSAGE_TOO_BIG_CLOSE_CODE, "Message too big")
+                    return
+                try:
+                    message = self.view.decode_json(text)
+                except JSONDecodeError as error:
+                    if ignore_parsing_errors:
+                        continue
+                    raise NonJsonMessageReceived from error
+                yield message
+        except KeyError as error:  # a binary message: Starlette has no "text" for it
+            raise NonTextMessageReceived from error
+        except WebSocketDisconnect:
+            pass
 
 
 @contextmanager
@@ -47,10 +108,33 @@ def _counted(context: Context) -> Iterator[None]:
         broadcaster.untrack_socket(id(context))
 
 
+def _session_lasts(context: Context) -> bool:
+    """Whether an operation may start: not once the socket's token expired or its session ended
+    (the socket is being closed with 4403 then)."""
+    return context.services.broadcaster.session_lasts(id(context))
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    """Close unless the socket is already closing: Starlette refuses a second close."""
+    if websocket.application_state is WebSocketState.CONNECTED:
+        await websocket.close(code, reason)
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle(self) -> None:
         with _counted(self.context):
             await super().handle()
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except TooManySockets as refused:
+            await self.websocket.close(TOO_MANY_SOCKETS_CLOSE_CODE, str(refused))
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if self.connection_acknowledged and not _session_lasts(self.context):
+            return
+        await super().handle_subscribe(message)
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
@@ -60,12 +144,27 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         with _counted(self.context):
             await super().handle()
 
+    async def handle_connection_init(self, message: LegacyConnectionInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except TooManySockets as refused:
+            await self.websocket.close(TOO_MANY_SOCKETS_CLOSE_CODE, str(refused))
+
+    async def handle_start(self, message: StartMessage) -> None:
+        if self.connection_acknowledged and not _session_lasts(self.context):
+            return
+        await super().handle_start(message)
+
 
 class GraphQLView(GraphQLRouter[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
+    websocket_adapter_class = SizedWebSocketAdapter
 
     def __init__(self, schema: BaseSchema, settings: Settings) -> None:
+        # A WebSocket message is held to the HTTP body limit.
+        self.max_message_bytes = settings.max_body_bytes
+        self.max_sockets_per_user = settings.ws_max_sockets_per_user
         protocols = [GRAPHQL_TRANSPORT_WS_PROTOCOL]
         if settings.ws_legacy_protocol:
             protocols.append(GRAPHQL_WS_PROTOCOL)
@@ -123,7 +222,8 @@ class GraphQLView(GraphQLRouter[Context, None]):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Identify the socket by its cookie or bearer header, or by `connectionParams.authToken`.
 
-        A socket with no valid identity is closed with 4403 before it can subscribe.
+        A socket with no valid identity (or whose handshake token has expired since) is closed
+        with 4403 before it can subscribe; one beyond the user's socket cap with 1013.
         """
         params = context.connection_params
         token = params.get("authToken") if isinstance(params, dict) else None
@@ -131,19 +231,23 @@ class GraphQLView(GraphQLRouter[Context, None]):
             session = await signed_in(context.services, token)
             context.viewer = session.user if session else None
             context.claims = session.claims if session else None
-        if context.viewer is None or context.claims is None:
-            raise ConnectionRejectionError
-        context.refresh_loaders()
         websocket = context.request
-        if isinstance(websocket, WebSocket):
-            # Logging out (here or on another process) closes this socket with 4403.
-            context.services.broadcaster.track_socket(
-                id(context),
-                LiveSocket(
-                    user_id=context.viewer.id,
-                    session_id=context.claims.session_id,
-                    version=context.claims.version,
-                    close=partial(websocket.close),
-                ),
-            )
+        if context.viewer is None or context.claims is None or not isinstance(websocket, WebSocket):
+            raise ConnectionRejectionError
+        socket = LiveSocket(
+            user_id=context.viewer.id,
+            session_id=context.claims.session_id,
+            version=context.claims.version,
+            expires_at=context.claims.expires_at,
+            close=partial(_close, websocket),
+        )
+        if socket.expired():
+            raise ConnectionRejectionError
+        # Counted and tracked with no await in between: concurrent inits cannot both pass.
+        broadcaster = context.services.broadcaster
+        if broadcaster.open_sockets(socket.user_id) >= self.max_sockets_per_user:
+            raise TooManySockets(self.max_sockets_per_user)
+        # Logging out (here or on another process) or the token's expiry closes it with 4403.
+        broadcaster.track_socket(id(context), socket)
+        context.refresh_loaders()
         return UnsetType()  # the singleton UNSET: acknowledge with no payload

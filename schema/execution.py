@@ -3,16 +3,15 @@
 graphql-core executes a subscription's selection once per event *per subscriber*: with a thousand
 subscribers that is a thousand identical executions of the same trade (most of the server's CPU
 in bench/live.py). Strawberry lets a schema name its executor class, so events go through this
-one, and subscribers whose operation, variables and visibility are equal share one result.
+one, and subscribers whose operation, variables and visibility are equal share one result,
+held by the fan-out only while the event is being delivered (events/shared_results.py).
 Nothing comparable exists in Strawberry or graphql-core, hence this class.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections import OrderedDict
-from collections.abc import Awaitable, Hashable
+from collections.abc import Hashable
 from typing import Any
 
 from graphql import (
@@ -30,33 +29,6 @@ from schema.types import Trade
 # Fields whose value depends on who asks, beyond admin or not: a selection that reads one is
 # shared only among subscriptions of the same viewer.
 VIEWER_DEPENDENT_FIELDS = frozenset({"email"})
-# Events x selections remembered; an event is fanned out within milliseconds of arriving.
-RECENT_RESULTS = 4096
-
-
-class _SharedResults:
-    def __init__(self) -> None:
-        self._recent: OrderedDict[Hashable, asyncio.Future[Any]] = OrderedDict()
-
-    def get_or_run(self, key: Hashable, run: Any) -> tuple[Awaitable[Any], bool]:
-        """The (shielded) result for `key`, running `run()` for the first asker only."""
-        future = self._recent.get(key)
-        shared = future is not None
-        if future is None:
-            result = run()
-            if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
-                future = asyncio.ensure_future(result)
-            else:
-                future = asyncio.get_running_loop().create_future()
-                future.set_result(result)
-            self._recent[key] = future
-            if len(self._recent) > RECENT_RESULTS:
-                self._recent.popitem(last=False)
-        # One subscriber going away must not cancel the execution the others wait for.
-        return asyncio.shield(future), shared
-
-
-_results = _SharedResults()
 
 
 class _FieldNames(Visitor):
@@ -80,14 +52,14 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         event_id = _event_id(self.root_value)
         if self._selection_key is None or event_id is None:
             return super().execute_operation(serially)
-        counters = self.context_value.services.broadcaster.fanout.counters
-        awaitable, shared = _results.get_or_run(
-            (event_id, self._selection_key), lambda: self._execute_event(serially)
+        fanout = self.context_value.services.broadcaster.fanout
+        awaitable, shared = fanout.results.get_or_run(
+            event_id, self._selection_key, lambda: self._execute_event(serially)
         )
         if shared:
-            counters.shared_results += 1
+            fanout.counters.shared_results += 1
         else:
-            counters.executions += 1
+            fanout.counters.executions += 1
         return awaitable
 
     def _execute_event(self, serially: bool | None) -> Any:
@@ -110,5 +82,6 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         )
 
 
-def _event_id(root: Any) -> Hashable | None:
-    return ("trade", root.id) if isinstance(root, Trade) else None
+def _event_id(root: Any) -> int | None:
+    """The fan-out knows an event by its trade's id."""
+    return root.id if isinstance(root, Trade) else None

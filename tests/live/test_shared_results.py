@@ -3,7 +3,10 @@ viewer's private fields."""
 
 from __future__ import annotations
 
-from tests.live.conftest import Live
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+
+from tests.live.conftest import Live, Socket
 
 PUBLIC = "subscription { tradeAdded { id currency user { id name } } }"
 PRIVATE = "subscription { tradeAdded { id user { id name email } } }"
@@ -55,3 +58,29 @@ def test_different_variables_are_executed_apart(live: Live) -> None:
         assert everything.next_trade()["id"] == btc.next_trade()["id"] == trade_id
         after = live.stats(admin)
     assert after["executions"] - before["executions"] == 2
+
+
+def test_a_thousand_subscribers_share_one_execution_per_event(live: Live) -> None:
+    """50 sockets of 20 subscriptions (5 users at their socket cap): each event of a batch is
+    executed once, and the other 999 subscribers reuse its result."""
+    admin = live.admin()
+    users = [live.sign_up(f"fan-out-{n}@example.com") for n in range(5)]
+    batch = 20
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(live.socket()) for _ in range(50)]
+        for n, ws in enumerate(sockets):
+            ws.init({"authToken": users[n % 5].token})
+            for s in range(20):
+                ws.subscribe(str(s), query=PUBLIC)
+        before = live.wait_for(admin, lambda s: s["subscriptions"] >= 1000)
+        added = live.add(users[0].token, *["BTC"] * batch)
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            received = list(pool.map(lambda ws: _trade_ids(ws, 20 * batch), sockets))
+        after = live.stats(admin)
+    assert all(sorted(ids) == sorted(added * 20) for ids in received)
+    assert after["executions"] - before["executions"] == batch
+    assert after["sharedResults"] - before["sharedResults"] == batch * 999
+
+
+def _trade_ids(ws: Socket, count: int) -> list[int]:
+    return [ws.receive(timeout=30)["payload"]["data"]["tradeAdded"]["id"] for _ in range(count)]
