@@ -12,7 +12,9 @@ Trades are added one per `addTrades` call at a steady rate; every subscriber sel
 
 One process runs the embedded default (SQLite, in-process broadcast); two processes run on
 PostgreSQL and Redis pub/sub (a throwaway database), with subscribers and trades split between
-them. The load generator shares the machine's cores with the servers.
+them. The load generator shares the machine's cores with the servers. One account stands for
+every subscriber, so the per-user limits on sockets and live cost are raised to fit them all
+(LIMITS): signing up a thousand accounts would measure argon2, not the fan-out.
 
     python -m bench.live [--subscribers 100 1000] [--rate 10] [--seconds 10]
 """
@@ -49,6 +51,8 @@ ADD_TRADE = (
 )
 PASSWORD = "bench-password-1"  # noqa: S105 - a throwaway account
 COMPRESSION = os.environ.get("BENCH_COMPRESSION", "deflate") or None
+# Per-user limits, raised for the one account that stands for every subscriber.
+LIMITS = {"ws_max_sockets_per_user": "100000", "graphql_max_live_cost": "10000000"}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -187,7 +191,7 @@ def main() -> None:
         migrate(f"sqlite+aiosqlite:///{template}")
         for n in args.subscribers:
             database = copy_sqlite(template, directory / f"one-{n}.db")
-            with uvicorn_servers(database, directory / f"one-{n}.log") as servers:
+            with uvicorn_servers(database, directory / f"one-{n}.log", **LIMITS) as servers:
                 print(asyncio.run(run(servers, n, args.rate, args.seconds)).row(), flush=True)
         postgres = PostgresTemplate()
         postgres.create()
@@ -197,7 +201,9 @@ def main() -> None:
                 with ExitStack() as stack:
                     logs = [directory / f"two-{n}-{i}.log" for i in (1, 2)]
                     servers = stack.enter_context(
-                        uvicorn_servers(postgres_url(name), *logs, redis_url=args.redis_url)
+                        uvicorn_servers(
+                            postgres_url(name), *logs, redis_url=args.redis_url, **LIMITS
+                        )
                     )
                     print(asyncio.run(run(servers, n, args.rate, args.seconds)).row(), flush=True)
                 postgres.drop(name)

@@ -3,10 +3,14 @@ viewer's private fields."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from pathlib import Path
 
-from tests.live.conftest import Live, Socket
+import pytest
+
+from tests.live.conftest import Live, Socket, start_live
 
 PUBLIC = "subscription { tradeAdded { id currency user { id name } } }"
 PRIVATE = "subscription { tradeAdded { id user { id name email } } }"
@@ -60,9 +64,18 @@ def test_different_variables_are_executed_apart(live: Live) -> None:
     assert after["executions"] - before["executions"] == 2
 
 
-def test_a_thousand_subscribers_share_one_execution_per_event(live: Live) -> None:
+@pytest.fixture(scope="module")
+def crowded(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """200 subscriptions of cost 6 per user: a live budget of 1,200 per user per event."""
+    yield from start_live(
+        sqlite_template, tmp_path_factory.mktemp("crowded"), graphql_max_live_cost="1200"
+    )
+
+
+def test_a_thousand_subscribers_share_one_execution_per_event(crowded: Live) -> None:
     """50 sockets of 20 subscriptions (5 users at their socket cap): each event of a batch is
     executed once, and the other 999 subscribers reuse its result."""
+    live = crowded
     admin = live.admin()
     users = [live.sign_up(f"fan-out-{n}@example.com") for n in range(5)]
     batch = 20
