@@ -28,6 +28,7 @@ from schema.limits import DOCUMENT_CACHE_SIZE, operation_cost, static_validation
 from schema.schema import TradingSchema
 from services import Services
 from settings import Settings
+from web.json_input import decode_json
 from web.media_types import GRAPHQL_RESPONSE_JSON, accepts_graphql_response_json
 
 logger = logging.getLogger(__name__)
@@ -226,8 +227,8 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 def _graphql_request(body: bytes) -> tuple[str, str | None, dict[str, Any] | None] | None:
     try:
-        payload = json.loads(body)
-    except ValueError:
+        payload = decode_json(body)
+    except ValueError:  # malformed, or nested too deeply: the general path says which
         return None
     if not isinstance(payload, dict) or set(payload) - {"query", "variables", "operationName"}:
         return None
