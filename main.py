@@ -56,6 +56,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         # Larger bodies get 413 before they are read whole.
         max_body_size=settings.max_body_bytes,
+        # The REST docs map the API for anyone: off in production unless REST_DOCS says so.
+        docs_url="/docs" if settings.rest_docs_enabled else None,
+        redoc_url="/redoc" if settings.rest_docs_enabled else None,
+        openapi_url="/openapi.json" if settings.rest_docs_enabled else None,
     )
     app.include_router(auth_router)
     app.include_router(health_router)

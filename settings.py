@@ -90,8 +90,13 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = Field(default=5_000, gt=0)
     # Fields an operation may resolve, list limits multiplied through nesting.
     graphql_max_cost: int = Field(default=10_000, gt=0)
-    # Request bodies beyond this are refused with 413 before they are read whole.
+    # Request bodies beyond this are refused with 413 before they are read whole; WebSocket
+    # messages beyond it close the socket (`python -m web.server` passes it to uvicorn).
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    # Connections (web/server.py): one idle this long after a response is closed; a request's
+    # headers and body must arrive within the read timeout (slowloris).
+    http_idle_timeout_seconds: int = Field(default=5, gt=0)
+    http_read_timeout_seconds: float = Field(default=10, gt=0)
     # Introspection, GraphiQL and "Did you mean" suggestions: on in development, off in
     # production unless set.
     graphql_introspection: bool | None = None
@@ -101,6 +106,8 @@ class Settings(BaseSettings):
     graphql_compiled_queries: bool = True
     # The live trades page at `/` (web/live/): on in development, off in production unless set.
     live_page: bool | None = None
+    # /docs, /redoc and /openapi.json: on in development, off in production unless set.
+    rest_docs: bool | None = None
 
     # Observability (README, Observability). Log lines as JSON objects or text; JSON in
     # production unless set.
@@ -162,6 +169,10 @@ class Settings(BaseSettings):
     @property
     def live_page_enabled(self) -> bool:
         return not self.is_production if self.live_page is None else self.live_page
+
+    @property
+    def rest_docs_enabled(self) -> bool:
+        return not self.is_production if self.rest_docs is None else self.rest_docs
 
     @property
     def log_format_effective(self) -> str:
