@@ -22,6 +22,7 @@ from settings import Settings, get_settings
 from web.errors import add_database_error_handlers
 from web.health import router as health_router
 from web.live_page import add_live_page
+from web.load_shedding import ConcurrencyLimit
 
 logger = logging.getLogger("trading_api")
 
@@ -85,8 +86,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
 
-    # Outermost of ours: it names, logs and measures every request, whoever answers it.
+    # It names, logs and measures every request that is let in, whoever answers it.
     app.add_middleware(RequestLog)
+    if settings.max_concurrent_requests:
+        # Outermost, before any work, logging included: a refusal must cost next to nothing,
+        # and a flood of them must not flood the logs (trading_api_requests_shed counts them).
+        app.add_middleware(ConcurrencyLimit, limit=settings.max_concurrent_requests)
     return app
 
 

@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     # headers and body must arrive within the read timeout (slowloris).
     http_idle_timeout_seconds: int = Field(default=5, gt=0)
     http_read_timeout_seconds: float = Field(default=10, gt=0)
+    # Requests in flight per process (web/load_shedding.py); more are answered 503 with
+    # Retry-After at once. One process's goodput peaks at 8-16 cheap requests in flight on a
+    # 2-core machine (python -m bench.overload); twice that leaves room for requests that wait
+    # on the database rather than the CPU. 0 turns the limit off.
+    max_concurrent_requests: int = Field(default=32, ge=0)
     # Introspection, GraphiQL and "Did you mean" suggestions: on in development, off in
     # production unless set.
     graphql_introspection: bool | None = None
