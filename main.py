@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -49,6 +50,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     # Its role may have changed: no process may serve the old record.
                     await services.reads.user_changed(admin_id)
             app.state.services = services
+            # What start-up built (the schema, the app, the pools) lives as long as the process:
+            # out of the collector's sight, a full collection scans only what requests left,
+            # in a few ms instead of ~100 ms of a stalled event loop (probes included).
+            gc.freeze()
             yield
 
     app = FastAPI(
