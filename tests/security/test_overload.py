@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 import uvloop
+from starlette.testclient import TestClient, WebSocketDenialResponse
 
 from bench.overload import PROBE_TIMEOUT, Step, load, percentile
+from main import create_app
 from tests.conftest import make_settings, serve
-from tests.live.conftest import Live, start_live
+from tests.live.conftest import PROTOCOL, Live, start_live
 from web.load_shedding import ConcurrencyLimit
 
 CLIENTS = 300
@@ -109,9 +111,7 @@ async def test_a_refusal_is_a_503_with_retry_after(
 ) -> None:
     async with serve(make_settings(database_url)) as (client, app):
         await client.get("/healthz")  # builds the middleware stack
-        limit = app.middleware_stack
-        while not isinstance(limit, ConcurrencyLimit):
-            limit = limit.app  # type: ignore[union-attr]
+        limit = limiter(app)
         limit.in_flight = limit.limit  # as if that many requests were under way
         refused = await client.post(path, json={"query": "{ me { id } }"})
         healthy = await client.get("/healthz")
@@ -119,3 +119,35 @@ async def test_a_refusal_is_a_503_with_retry_after(
     assert refused.json() == body
     assert refused.headers["retry-after"] == "1"
     assert healthy.status_code == 200
+
+
+def limiter(app: Any) -> ConcurrencyLimit:
+    node = app.middleware_stack
+    while not isinstance(node, ConcurrencyLimit):
+        node = node.app
+    return node
+
+
+def test_an_open_websocket_holds_no_slot(database_url: str) -> None:
+    """MAX_CONCURRENT_REQUESTS=1: with a socket open, HTTP requests still get in."""
+    with TestClient(create_app(make_settings(database_url, max_concurrent_requests=1))) as client:
+        client.get("/healthz")
+        with client.websocket_connect("/graphql", subprotocols=[PROTOCOL]) as ws:
+            ws.send_json({"type": "connection_init", "payload": {}})
+            assert limiter(client.app).in_flight == 0
+            assert client.post("/graphql", json={"query": "{ __typename }"}).status_code == 200
+        assert limiter(client.app).in_flight == 0
+
+
+def test_a_websocket_handshake_past_the_limit_is_refused(database_url: str) -> None:
+    with TestClient(create_app(make_settings(database_url, max_concurrent_requests=1))) as client:
+        client.get("/healthz")
+        limiter(client.app).in_flight = 1  # as if a request were under way
+        with (
+            pytest.raises(WebSocketDenialResponse) as refused,
+            client.websocket_connect("/graphql", subprotocols=[PROTOCOL]),
+        ):
+            pass
+    assert refused.value.status_code == 503
+    assert refused.value.headers["retry-after"] == "1"
+    assert refused.value.json() == BUSY
