@@ -40,6 +40,12 @@ def is_busy(error: BaseException) -> bool:
     return isinstance(error, exc.TimeoutError)
 
 
+def is_lost_connection(error: BaseException) -> bool:
+    """A pooled connection turned out dead (the server restarted): SQLAlchemy has emptied the
+    pool, and the same work on a new connection may well succeed."""
+    return isinstance(error, exc.DBAPIError) and error.connection_invalidated
+
+
 def is_unavailable(error: BaseException) -> bool:
     """The database could not be reached or dropped the connection (an outage, not a full pool)."""
     if isinstance(error, OSError):  # refused, unreachable, timed out

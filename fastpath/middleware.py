@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from auth.identity import token_from
 from auth.tokens import Claims, read_token
 from cache.codec import RAW
+from db.engine import is_lost_connection
 from fastpath.compiler import NotCompilable, Statement, compile_query, viewer_query
 from fastpath.dialects import POSTGRESQL, SQLITE
 from observability import record
@@ -103,6 +104,12 @@ class CompiledQueries:
             else:
                 data = await self._cached(services, statement, params)
         except Exception as error:
+            if is_lost_connection(error):
+                # The reader keeps idle connections unchecked (see create_reader): one that
+                # died with a database restart costs this request one retry, on the general
+                # path's engine, which checks its connections.
+                logger.warning("compiled query's connection was lost; answering it the general way")
+                return None
             # A busy or unreachable database would fail the general path the same way, after
             # another wait for it: answer as that path would, without retrying.
             failure = database_failure(

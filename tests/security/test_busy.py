@@ -133,3 +133,23 @@ def test_busy_is_not_an_outage() -> None:
     timeout = exc.TimeoutError("QueuePool limit reached")
     assert is_busy(timeout) and not is_unavailable(timeout)
     assert is_unavailable(ConnectionRefusedError()) and not is_busy(ConnectionRefusedError())
+
+
+async def test_a_connection_lost_with_a_restart_is_retried_once_on_the_general_path(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The reader's idle connections are not checked before use: the one that died with the
+    database costs one retry, not an error for the client."""
+    async with serve(make_settings(database_url)) as (client, _):
+        _, token = await Api(client).signup("restart@example.com", "Restart")
+
+        async def lost(*_args: Any, **_kwargs: Any) -> Any:
+            raise exc.DBAPIError(
+                "SELECT", None, ConnectionResetError(), connection_invalidated=True
+            )
+
+        monkeypatch.setattr("fastpath.middleware.CompiledQueries._fetch", lost)
+        caplog.set_level(logging.WARNING)
+        body = await Api(client).gql("{ me { name } }", token=token)
+    assert body == {"data": {"me": {"name": "Restart"}}}
+    assert tracebacks(caplog) == []
