@@ -13,7 +13,7 @@ import pytest
 import uvloop
 from starlette.testclient import TestClient, WebSocketDenialResponse
 
-from bench.overload import PROBE_TIMEOUT, Step, load, percentile
+from bench.crowd import PROBE_TIMEOUT, Step, load, percentile
 from main import create_app
 from tests.conftest import make_settings, serve
 from tests.live.conftest import PROTOCOL, Live, start_live
