@@ -5,6 +5,7 @@ process of its own; what they saw, per answer kind, in a Step."""
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -104,7 +105,10 @@ async def client(
         if status == 503:
             step.shed_latencies.append(took)
             if backoff:
-                await asyncio.sleep(min(retry_after, until - time.perf_counter()))
+                # With jitter, as clients back off: refused together, they would all come
+                # back in the same instant, a wave every Retry-After.
+                pause = retry_after * random.uniform(1.0, 1.5)  # noqa: S311 - not a secret
+                await asyncio.sleep(min(pause, until - time.perf_counter()))
         else:
             step.errors += 1
     connection.close()

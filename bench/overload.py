@@ -14,9 +14,10 @@ with closed-loop clients, each on its own keep-alive connection:
    the peak's (target: at least 80%), the latency of the 503s (target: p99 under 50 ms), and of
    a `/healthz` probe on a new connection every 100 ms (target: p99 under 100 ms).
 
-Clients honour Retry-After, as HTTP clients and load balancers do; `--no-backoff` makes them
-retry at once, as an attacker would. The load generator runs in this process and shares the
-machine's cores with the server and PostgreSQL: figures vary with what else runs.
+Clients honour Retry-After (with up to 50% jitter), as HTTP clients and load balancers do;
+`--no-backoff` makes them retry at once, as an attacker would. The load generator runs in this
+process and shares the machine's cores with the server and PostgreSQL: figures vary with what
+else runs (the report says how long the server waited for a CPU).
 """
 
 from __future__ import annotations
