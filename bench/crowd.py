@@ -49,11 +49,14 @@ class Connection:
         self.host, self.port = host, port
         self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
-    async def exchange(self, request: bytes) -> tuple[int, bytes, float]:
-        """Status, body and Retry-After (0 when absent) of one request."""
+    async def open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         if self.streams is None:
             self.streams = await asyncio.open_connection(self.host, self.port)
-        reader, writer = self.streams
+        return self.streams
+
+    async def exchange(self, request: bytes) -> tuple[int, bytes, float]:
+        """Status, body and Retry-After (0 when absent) of one request."""
+        reader, writer = await self.open()
         writer.write(request)
         head = await reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
@@ -83,9 +86,8 @@ def graphql_request(host: str, port: int, token: str) -> bytes:
 
 
 async def client(
-    host: str, port: int, request: bytes, until: float, step: Step, backoff: bool
+    connection: Connection, request: bytes, until: float, step: Step, backoff: bool
 ) -> None:
-    connection = Connection(host, port)
     while (started := time.perf_counter()) < until:
         try:
             status, body, retry_after = await connection.exchange(request)
@@ -151,11 +153,15 @@ async def load(
     step = into or Step(clients, 0)
     step.seconds += seconds
     request = graphql_request(host, port, token)
+    # Connected before the clock starts, as wrk and autocannon do: what is measured is the
+    # answers, not a storm of connections opening at once.
+    connections = [Connection(host, port) for _ in range(clients)]
+    await asyncio.gather(*(connection.open() for connection in connections))
     until = time.perf_counter() + seconds
     with ProcessPoolExecutor(max_workers=1) as prober:
         probed = prober.submit(probe, host, port, seconds) if probes else None
         await asyncio.gather(
-            *(client(host, port, request, until, step, backoff) for _ in range(clients))
+            *(client(connection, request, until, step, backoff) for connection in connections)
         )
         if probed is not None:
             step.probes += probed.result()
