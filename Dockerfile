@@ -34,6 +34,7 @@ USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
-# uvicorn starts $WEB_CONCURRENCY worker processes; open WebSockets get 5 s to close on stop.
+# uvicorn (web/server.py: with the connection timeouts and WebSocket message limit of the
+# settings) starts $WEB_CONCURRENCY worker processes; open WebSockets get 5 s to close on stop.
 # The app logs one structured line per request: uvicorn's access log would double it.
-CMD ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000", "--timeout-graceful-shutdown", "5", "--no-access-log"]
+CMD ["python", "-m", "web.server", "--host", "0.0.0.0", "--port", "8000", "--timeout-graceful-shutdown", "5", "--no-access-log"]

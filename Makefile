@@ -22,8 +22,8 @@ run: install
 	@echo "  live page: http://$(HOST):$(PORT)/"
 	@echo "  GraphiQL:  http://$(HOST):$(PORT)/graphql   (log in first: POST /auth/login, or in /docs)"
 	@echo "  REST docs: http://$(HOST):$(PORT)/docs and http://$(HOST):$(PORT)/redoc"
-	@echo "- starting uvicorn (Ctrl-C stops it)"
-	@$(RUN) uvicorn main:app --host $(HOST) --port $(PORT) --no-access-log
+	@echo "- starting uvicorn: python -m web.server (Ctrl-C stops it)"
+	@$(RUN) python -m web.server --host $(HOST) --port $(PORT) --no-access-log
 
 test: install
 	@$(RUN) pytest

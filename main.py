@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ from settings import Settings, get_settings
 from web.errors import add_database_error_handlers
 from web.health import router as health_router
 from web.live_page import add_live_page
+from web.load_shedding import ConcurrencyLimit
 
 logger = logging.getLogger("trading_api")
 
@@ -49,6 +51,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     # Its role may have changed: no process may serve the old record.
                     await services.reads.user_changed(admin_id)
             app.state.services = services
+            # What start-up built (the schema, the app, the pools) lives as long as the process:
+            # out of the collector's sight, a full collection scans only what requests left,
+            # in a few ms instead of ~100 ms of a stalled event loop (probes included).
+            gc.freeze()
             yield
 
     app = FastAPI(
@@ -57,6 +63,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         # Larger bodies get 413 before they are read whole.
         max_body_size=settings.max_body_bytes,
+        # The REST docs map the API for anyone: off in production unless REST_DOCS says so.
+        docs_url="/docs" if settings.rest_docs_enabled else None,
+        redoc_url="/redoc" if settings.rest_docs_enabled else None,
+        openapi_url="/openapi.json" if settings.rest_docs_enabled else None,
     )
     app.include_router(auth_router)
     app.include_router(health_router)
@@ -82,8 +92,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
 
-    # Outermost of ours: it names, logs and measures every request, whoever answers it.
+    # It names, logs and measures every request that is let in, whoever answers it.
     app.add_middleware(RequestLog)
+    if settings.max_concurrent_requests:
+        # Outermost, before any work, logging included: a refusal must cost next to nothing,
+        # and a flood of them must not flood the logs (trading_api_requests_shed counts them).
+        app.add_middleware(ConcurrencyLimit, limit=settings.max_concurrent_requests)
     return app
 
 

@@ -116,8 +116,18 @@ class Settings(BaseSettings):
     # What one user's live subscriptions may cost together per event, in one process: they run
     # for every trade, as long as they live.
     graphql_max_live_cost: int = Field(default=500, gt=0)
-    # Request bodies beyond this are refused with 413 before they are read whole.
+    # Request bodies beyond this are refused with 413 before they are read whole; WebSocket
+    # messages beyond it close the socket (`python -m web.server` passes it to uvicorn).
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    # Connections (web/server.py): one idle this long after a response is closed; a request's
+    # headers and body must arrive within the read timeout (slowloris).
+    http_idle_timeout_seconds: int = Field(default=5, gt=0)
+    http_read_timeout_seconds: float = Field(default=10, gt=0)
+    # Requests in flight per process (web/load_shedding.py); more are answered 503 with
+    # Retry-After at once. One process's goodput peaks at 8-16 cheap requests in flight on a
+    # 2-core machine (python -m bench.overload); twice that leaves room for requests that wait
+    # on the database rather than the CPU. 0 turns the limit off.
+    max_concurrent_requests: int = Field(default=32, ge=0)
     # Introspection, GraphiQL and "Did you mean" suggestions: on in development, off in
     # production unless set.
     graphql_introspection: bool | None = None
@@ -127,6 +137,8 @@ class Settings(BaseSettings):
     graphql_compiled_queries: bool = True
     # The live trades page at `/` (web/live/): on in development, off in production unless set.
     live_page: bool | None = None
+    # /docs, /redoc and /openapi.json: on in development, off in production unless set.
+    rest_docs: bool | None = None
 
     # Observability (README, Observability). Log lines as JSON objects or text; JSON in
     # production unless set.
@@ -188,6 +200,10 @@ class Settings(BaseSettings):
     @property
     def live_page_enabled(self) -> bool:
         return not self.is_production if self.live_page is None else self.live_page
+
+    @property
+    def rest_docs_enabled(self) -> bool:
+        return not self.is_production if self.rest_docs is None else self.rest_docs
 
     @property
     def log_format_effective(self) -> str:

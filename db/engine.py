@@ -34,9 +34,21 @@ def engine_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
+def is_busy(error: BaseException) -> bool:
+    """No pooled connection came free within DB_POOL_TIMEOUT_SECONDS: the database is fine, this
+    process has more work in flight than connections."""
+    return isinstance(error, exc.TimeoutError)
+
+
+def is_lost_connection(error: BaseException) -> bool:
+    """A pooled connection turned out dead (the server restarted): SQLAlchemy has emptied the
+    pool, and the same work on a new connection may well succeed."""
+    return isinstance(error, exc.DBAPIError) and error.connection_invalidated
+
+
 def is_unavailable(error: BaseException) -> bool:
-    """The database could not be reached, dropped the connection, or had none to spare."""
-    if isinstance(error, OSError | exc.TimeoutError):  # refused, unreachable, pool exhausted
+    """The database could not be reached or dropped the connection (an outage, not a full pool)."""
+    if isinstance(error, OSError):  # refused, unreachable, timed out
         return True
     return isinstance(error, exc.DBAPIError) and (
         error.connection_invalidated or isinstance(error, exc.OperationalError | exc.InterfaceError)

@@ -1,8 +1,9 @@
 """`make run-prod`: the production processes without Docker, on a machine with PostgreSQL and Redis.
 
-Migrates, then runs `uvicorn main:app --workers N` and one `arq workers.WorkerSettings`, all with
-ENVIRONMENT=production, until Ctrl-C (or SIGTERM) stops them all. A child that exits on its own
-stops the others; the exit status says whether every child stopped cleanly."""
+Migrates, then runs `python -m web.server --workers N` (uvicorn with the connection limits of the
+settings) and one `arq workers.WorkerSettings`, all with ENVIRONMENT=production, until Ctrl-C
+(or SIGTERM) stops them all. A child that exits on its own stops the others; the exit status
+says whether every child stopped cleanly."""
 
 from __future__ import annotations
 
@@ -158,7 +159,7 @@ def supervise(args: argparse.Namespace, api_env: dict[str, str], env: dict[str, 
     for signum in STOP_SIGNALS:
         signal.signal(signum, _raise_stop)
     try:
-        api = [python, "-m", "uvicorn", "main:app", "--host", args.host, "--port", str(args.port)]
+        api = [python, "-m", "web.server", "--host", args.host, "--port", str(args.port)]
         # Open WebSockets get 5 s to close when stopping, as in the image.
         api += ["--workers", str(args.workers), "--timeout-graceful-shutdown", "5"]
         api += ["--no-access-log"]  # the app logs one structured line per request

@@ -2,7 +2,8 @@
 
 An ASGI middleware rather than a route, because it must be able to decline: a request it cannot
 answer exactly as the general path would (not a JSON POST, no valid session, a document that
-does not compile, a database error) goes on to Strawberry untouched, body included.
+does not compile, a failure of the compiled statement) goes on to Strawberry untouched, body
+included. A busy or unreachable database is answered here, as the general path would answer it.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from graphql import (
     get_operation_ast,
 )
 from starlette.requests import HTTPConnection
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth.identity import token_from
 from auth.tokens import Claims, read_token
 from cache.codec import RAW
 from cache.lru import ByteLRU
+from db.engine import is_lost_connection
 from fastpath.compiler import NotCompilable, Statement, compile_query, viewer_query
 from fastpath.dialects import POSTGRESQL, SQLITE
 from observability import record
@@ -36,6 +39,8 @@ from schema.cost import operation_cost
 from schema.schema import TradingSchema
 from services import Services
 from settings import Settings
+from web.errors import database_failure
+from web.json_input import decode_json
 from web.media_types import GRAPHQL_RESPONSE_JSON, accepts_graphql_response_json
 
 logger = logging.getLogger(__name__)
@@ -74,6 +79,9 @@ class CompiledQueries:
         if answer is None:
             await self.app(scope, _replay(body, receive), send)
             return
+        if isinstance(answer, Response):  # the database's failure, answered as the app would
+            await answer(scope, receive, send)
+            return
         accept = headers.get("accept", "")
         media_type = (
             GRAPHQL_RESPONSE_JSON if accepts_graphql_response_json(accept) else "application/json"
@@ -92,7 +100,7 @@ class CompiledQueries:
 
     async def _answer(
         self, services: Services, connection: HTTPConnection, body: bytes
-    ) -> bytes | None:
+    ) -> bytes | Response | None:
         request = _graphql_request(body)
         claims = self._claims(token_from(connection))
         if request is None or claims is None:
@@ -107,8 +115,21 @@ class CompiledQueries:
                 data = await self._fetch(services, statement.sql, params)
             else:
                 data = await self._cached(services, statement, params)
-        except Exception:
-            # The general path answers it again and turns the failure into the right error.
+        except Exception as error:
+            if is_lost_connection(error):
+                # The reader keeps idle connections unchecked (see create_reader): one that
+                # died with a database restart costs this request one retry, on the general
+                # path's engine, which checks its connections.
+                logger.warning("compiled query's connection was lost; answering it the general way")
+                return None
+            # A busy or unreachable database would fail the general path the same way, after
+            # another wait for it: answer as that path would, without retrying.
+            failure = database_failure(
+                error, connection.url.path, getattr(connection.state, "request_id", None)
+            )
+            if failure is not None:
+                return failure
+            # Anything else is the compiled statement's own fault: the general path answers.
             logger.warning("compiled query failed; answering it the general way", exc_info=True)
             return None
         if data is None:
@@ -244,8 +265,8 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 def _graphql_request(body: bytes) -> tuple[str, str | None, dict[str, Any] | None] | None:
     try:
-        payload = json.loads(body)
-    except ValueError:
+        payload = decode_json(body)
+    except ValueError:  # malformed, or nested too deeply: the general path says which
         return None
     if not isinstance(payload, dict) or set(payload) - {"query", "variables", "operationName"}:
         return None

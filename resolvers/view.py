@@ -42,6 +42,7 @@ from observability.metrics import WS_CONNECTIONS
 from resolvers.context import Context, get_context
 from settings import Settings
 from web.csrf import require_preflight
+from web.json_input import NESTED_TOO_DEEPLY, NestedTooDeeply, decode_json
 from web.media_types import GraphQLResponse, graphql_response
 
 # RFC 6455 "Message Too Big"; graphql-ws clients treat it as fatal: resending would not help.
@@ -181,8 +182,18 @@ class GraphQLView(GraphQLRouter[Context, None]):
             dependencies=[Depends(require_preflight)],
         )
 
+    def decode_json(self, data: str | bytes) -> object:
+        """Every JSON a client sends, bodies, query parameters and WebSocket messages alike:
+        too deep a document is malformed JSON (a 400, or a WebSocket closed with 4400)."""
+        return decode_json(data)
+
     def parse_json(self, data: str | bytes) -> Any:
-        parsed = super().parse_json(data)
+        try:
+            parsed = self.decode_json(data)
+        except NestedTooDeeply:
+            raise StrawberryHTTPException(400, NESTED_TOO_DEEPLY) from None
+        except ValueError:  # Strawberry's own answer to malformed JSON
+            raise StrawberryHTTPException(400, "Unable to parse request body as JSON") from None
         if not isinstance(parsed, dict | list):  # Strawberry would fail on `42` with a 500
             raise StrawberryHTTPException(400, "The request body must be a JSON object")
         return parsed

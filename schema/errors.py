@@ -14,12 +14,15 @@ from typing import Any
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
-from db.engine import is_unavailable
+from db.engine import is_busy, is_unavailable
 
 logger = logging.getLogger("trading_api.errors")
 
 
 DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly"
+# Too much work at once: the process's request limit, or no pooled connection in time.
+SERVER_BUSY = "The server is busy; try again shortly"
+SERVER_BUSY_CODE = "SERVER_BUSY"
 
 
 class PublicError(GraphQLError):
@@ -82,13 +85,17 @@ class ErrorCodes(SchemaExtension):
     @staticmethod
     def _public(error: GraphQLError, request_id: str | None) -> GraphQLError:
         if is_unexpected(error):
+            original = error.original_error
+            message, code = "Internal server error", "INTERNAL_SERVER_ERROR"
+            if original is not None and is_busy(original):
+                message, code = SERVER_BUSY, SERVER_BUSY_CODE
+            elif original is not None and is_unavailable(original):
+                message = DATABASE_UNAVAILABLE
             return GraphQLError(
-                DATABASE_UNAVAILABLE
-                if error.original_error and is_unavailable(error.original_error)
-                else "Internal server error",
+                message,
                 nodes=error.nodes,
                 path=error.path,
-                extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+                extensions={"code": code, "requestId": request_id},
             )
         add_code(error)
         return error
@@ -101,11 +108,17 @@ def add_code(error: GraphQLError) -> None:
 
 
 def log_unexpected(errors: list[GraphQLError], request_id: str | None) -> None:
+    """A traceback for each failure nobody expected; one line for a busy or unreachable
+    database, which is a state of the service, not a bug (and may last for many requests)."""
     for error in errors:
-        if is_unexpected(error):
-            logger.error(
-                "unexpected error in %s (request %s)",
-                ".".join(map(str, error.path or [])) or "operation",
-                request_id,
-                exc_info=error.original_error,
+        if not is_unexpected(error):
+            continue
+        where = ".".join(map(str, error.path or [])) or "operation"
+        original = error.original_error
+        if original is not None and (is_busy(original) or is_unavailable(original)):
+            reason = "busy" if is_busy(original) else "unavailable"
+            logger.warning(
+                "database %s in %s (request %s): %s", reason, where, request_id, original
             )
+            continue
+        logger.error("unexpected error in %s (request %s)", where, request_id, exc_info=original)

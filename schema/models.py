@@ -6,6 +6,7 @@ the two agree field by field.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -58,15 +59,39 @@ Name = Annotated[
 
 
 def _upper(value: object) -> object:
-    return value.strip().upper() if isinstance(value, str) else value
+    # ASCII only: str.upper() folds some other letters into ASCII ones (dotless i, U+0131, becomes
+    # "I"), which the pattern would then accept. Anything else is left for the pattern to refuse.
+    if isinstance(value, str) and value.isascii():
+        return value.strip().upper()
+    return value
 
 
 # Currency codes are case-insensitive on input and stored upper-case ("btc" -> "BTC").
 Currency = Annotated[
     str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z][A-Z0-9]{1,9}$")
 ]
+
+# Decimal text: an optional sign, ASCII digits with an optional fraction, an optional exponent.
+# Decimal() and Pydantic also take "1_000" and other scripts' digits ("٣" is 3).
+DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+DECIMAL_FORMS = 'digits 0-9 with an optional sign, fraction and exponent, e.g. "-101.5"'
+_SPACES = " \t\r\n"
+
+
+def is_decimal_text(text: str) -> bool:
+    return DECIMAL_TEXT.fullmatch(text.strip(_SPACES)) is not None
+
+
+def _decimal_text(value: object) -> object:
+    if isinstance(value, str) and not is_decimal_text(value):
+        raise ValueError(f"not a decimal number: {DECIMAL_FORMS}")
+    return value
+
+
 Money = Annotated[
-    Decimal, Field(ge=0, max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, allow_inf_nan=False)
+    Decimal,
+    BeforeValidator(_decimal_text),
+    Field(ge=0, max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, allow_inf_nan=False),
 ]
 
 

@@ -13,6 +13,8 @@ from typing import Any
 from graphql import FloatValueNode, GraphQLError, IntValueNode, StringValueNode, ValueNode
 from strawberry.types.scalar import ScalarDefinition
 
+from schema.models import DECIMAL_FORMS, is_decimal_text
+
 
 def _parse_decimal(value: object) -> decimal.Decimal:
     # JSON numbers arrive as int or float; repr() of a float is the shortest text that
@@ -20,13 +22,13 @@ def _parse_decimal(value: object) -> decimal.Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise GraphQLError(f'Decimal must be a string such as "101.5", not {value!r}')
     text = repr(value) if isinstance(value, float) else str(value)
+    # Checked before Decimal() sees it: it would also take "1_000", "٣" and "Infinity".
+    if not is_decimal_text(text):
+        raise GraphQLError(f"Not a decimal number: {text[:40]!r} ({DECIMAL_FORMS})")
     try:
-        number = decimal.Decimal(text.strip())
-    except decimal.InvalidOperation:
-        raise GraphQLError(f"Not a decimal number: {text!r}") from None
-    if not number.is_finite():
-        raise GraphQLError(f"Decimal must be finite, not {text!r}")
-    return number
+        return decimal.Decimal(text.strip())
+    except decimal.InvalidOperation:  # an exponent beyond the decimal context's range
+        raise GraphQLError(f"Not a decimal number: {text[:40]!r} (out of range)") from None
 
 
 def _parse_decimal_literal(node: ValueNode, _variables: Any = None) -> decimal.Decimal:

@@ -47,7 +47,7 @@ def wait_until_serving(server: Server) -> None:
         if server.process.poll() is not None:
             pytest.fail(f"uvicorn exited with {server.process.returncode}:\n{server.output()}")
         try:
-            if httpx.get(f"{server.base_url}/openapi.json", timeout=1.0).status_code == 200:
+            if httpx.get(f"{server.base_url}/healthz", timeout=1.0).status_code == 200:
                 return
         except httpx.TransportError:
             pass
@@ -68,7 +68,8 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def start_uvicorn(database_url: str, log: Path, **overrides: str) -> Server:
-    """`python -m uvicorn main:app`, configured only through environment variables."""
+    """`python -m web.server` (uvicorn as deployed), configured only through environment
+    variables."""
     port = free_port()
     env = {
         **os.environ,
@@ -81,7 +82,7 @@ def start_uvicorn(database_url: str, log: Path, **overrides: str) -> Server:
     }
     env.pop("REDIS_URL", None)
     env.update({name.upper(): value for name, value in overrides.items()})
-    command = [sys.executable, "-m", "uvicorn", "main:app", "--host", "127.0.0.1"]
+    command = [sys.executable, "-m", "web.server", "--host", "127.0.0.1"]
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603 - a fixed command line
             [*command, "--port", str(port)],

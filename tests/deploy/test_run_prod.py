@@ -108,7 +108,7 @@ def test_run_prod_serves_with_two_workers_runs_jobs_and_stops_every_process_on_c
     # Both kinds of process answer: the API (two uvicorn workers) and the arq worker.
     tree = descendants(launcher.process.pid)
     commands = {pid: command_line(pid) for pid in tree}
-    supervisor = next(pid for pid, c in commands.items() if "uvicorn main:app" in c)
+    supervisor = next(pid for pid, c in commands.items() if "-m web.server" in c)
     api_workers = [pid for pid in descendants(supervisor) if "spawn_main" in commands[pid]]
     assert len(api_workers) == 2, commands
     assert any("arq workers.WorkerSettings" in c for c in commands.values()), commands
