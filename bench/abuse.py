@@ -69,7 +69,7 @@ def checkout(revision: str) -> Iterator[Path]:
 def command(code: Path) -> list[str]:
     """How that version is served: its own launcher when it has one (`make run`'s)."""
     if (code / "web" / "server.py").exists():
-        return [sys.executable, "-m", "web.server", "main:app"]
+        return [sys.executable, "-m", "web.server"]
     return [sys.executable, "-m", "uvicorn", "main:app"]
 
 
