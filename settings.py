@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     # Signed-in sockets one user may hold open on one API process (counted per process: with
     # N processes a user may hold up to N times this); more are closed with 1013 at init.
     ws_max_sockets_per_user: int = Field(default=10, gt=0)
+    # New sockets one user may open per minute, on every process together (a reconnect loop).
+    ws_max_new_sockets_per_minute: int = Field(default=60, gt=0)
     # Trades a subscriber may fall behind before its socket is closed with 1013 (try again
     # later); keep it above the largest batch (1,000 trades) a subscriber should absorb.
     ws_subscriber_queue: int = Field(default=5_000, gt=0)

@@ -52,7 +52,11 @@ ADD_TRADE = (
 PASSWORD = "bench-password-1"  # noqa: S105 - a throwaway account
 COMPRESSION = os.environ.get("BENCH_COMPRESSION", "deflate") or None
 # Per-user limits, raised for the one account that stands for every subscriber.
-LIMITS = {"ws_max_sockets_per_user": "100000", "graphql_max_live_cost": "10000000"}
+LIMITS = {
+    "ws_max_sockets_per_user": "100000",
+    "ws_max_new_sockets_per_minute": "100000",
+    "graphql_max_live_cost": "10000000",
+}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 

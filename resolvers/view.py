@@ -40,10 +40,12 @@ from auth.identity import signed_in
 from events.broadcast import LiveSocket
 from observability.metrics import WS_CONNECTIONS
 from resolvers.context import Context, get_context
+from services import Services
 from settings import Settings
 from web.csrf import require_preflight
 from web.json_input import NESTED_TOO_DEEPLY, NestedTooDeeply, decode_json
 from web.media_types import GraphQLResponse, graphql_response
+from web.rate_limit import RateLimitExceeded, Rule
 
 # RFC 6455 "Message Too Big"; graphql-ws clients treat it as fatal: resending would not help.
 MESSAGE_TOO_BIG_CLOSE_CODE = 1009
@@ -53,8 +55,7 @@ TOO_MANY_SOCKETS_CLOSE_CODE = 1013
 
 
 class TooManySockets(Exception):
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"Too many open sockets for this user (at most {limit})")
+    """The user holds as many sockets as they may, or opened as many as they may of late."""
 
 
 class SizedWebSocketAdapter(ASGIWebSocketAdapter):
@@ -254,11 +255,26 @@ class GraphQLView(GraphQLRouter[Context, None]):
         )
         if socket.expired():
             raise ConnectionRejectionError
+        await _count_new_socket(context.services, socket.user_id)
         # Counted and tracked with no await in between: concurrent inits cannot both pass.
         broadcaster = context.services.broadcaster
         if broadcaster.open_sockets(socket.user_id) >= self.max_sockets_per_user:
-            raise TooManySockets(self.max_sockets_per_user)
+            raise TooManySockets(
+                f"Too many open sockets for this user (at most {self.max_sockets_per_user})"
+            )
         # Logging out (here or on another process) or the token's expiry closes it with 4403.
         broadcaster.track_socket(id(context), socket)
         context.refresh_loaders()
         return UnsetType()  # the singleton UNSET: acknowledge with no payload
+
+
+async def _count_new_socket(services: Services, user_id: int) -> None:
+    """Each new socket costs a session check and a handshake: so many per user a minute, on
+    every process together (a client reconnecting in a loop is refused, with 1013's backoff)."""
+    per_user = Rule("sockets:user", services.settings.ws_max_new_sockets_per_minute, 60)
+    try:
+        await services.rate_limits.take((per_user, str(user_id)))
+    except RateLimitExceeded as error:
+        raise TooManySockets(
+            f"Too many new sockets for this user; try again in {error.retry_after} s"
+        ) from None

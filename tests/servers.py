@@ -67,9 +67,12 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=STOP_TIMEOUT)
 
 
-def start_uvicorn(database_url: str, log: Path, **overrides: str) -> Server:
+def start_uvicorn(
+    database_url: str, log: Path, *, launcher: str = "web.server", **overrides: str
+) -> Server:
     """`python -m web.server` (uvicorn as deployed), configured only through environment
-    variables."""
+    variables; `launcher="uvicorn"` for plain uvicorn (`main:app`), without the launcher's
+    connection limits."""
     port = free_port()
     env = {
         **os.environ,
@@ -82,7 +85,8 @@ def start_uvicorn(database_url: str, log: Path, **overrides: str) -> Server:
     }
     env.pop("REDIS_URL", None)
     env.update({name.upper(): value for name, value in overrides.items()})
-    command = [sys.executable, "-m", "web.server", "--host", "127.0.0.1"]
+    command = [sys.executable, "-m", launcher, *(["main:app"] if launcher == "uvicorn" else [])]
+    command += ["--host", "127.0.0.1"]
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603 - a fixed command line
             [*command, "--port", str(port)],
@@ -95,12 +99,14 @@ def start_uvicorn(database_url: str, log: Path, **overrides: str) -> Server:
 
 
 @contextmanager
-def uvicorn_servers(database_url: str, *logs: Path, **overrides: str) -> Iterator[list[Server]]:
+def uvicorn_servers(
+    database_url: str, *logs: Path, launcher: str = "web.server", **overrides: str
+) -> Iterator[list[Server]]:
     """One server per log file, all started at once on the same database, stopped at exit."""
     servers: list[Server] = []
     try:
         for log in logs:
-            servers.append(start_uvicorn(database_url, log, **overrides))
+            servers.append(start_uvicorn(database_url, log, launcher=launcher, **overrides))
         for server in servers:
             wait_until_serving(server)
         yield servers

@@ -189,9 +189,12 @@ class Live:
             yield Socket(connection)
 
 
-def start_live(sqlite_template: Path, directory: Path, **settings: str) -> Iterator[Live]:
+def start_live(
+    sqlite_template: Path, directory: Path, launcher: str = "web.server", **settings: str
+) -> Iterator[Live]:
     database = copy_sqlite(sqlite_template, directory / "live.db")
-    with uvicorn_servers(database, directory / "uvicorn.log", **settings) as (server,):
+    log = directory / "uvicorn.log"
+    with uvicorn_servers(database, log, launcher=launcher, **settings) as (server,):
         yield Live(server)
 
 

@@ -21,9 +21,14 @@ SOCKETS_PER_USER = 10  # the default
 SUBSCRIPTIONS_PER_SOCKET = 20  # the default
 
 
-@pytest.fixture(scope="module")
-def live(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    yield from start_live(sqlite_template, tmp_path_factory.mktemp("socket-limits"))
+@pytest.fixture(scope="module", params=["web.server", "uvicorn"])
+def live(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Live]:
+    """As deployed (`python -m web.server`, whose uvicorn refuses a message beyond the limit
+    before reading it), and as plain `uvicorn main:app` (16 MiB), where the app refuses it."""
+    directory = tmp_path_factory.mktemp("socket-limits")
+    yield from start_live(sqlite_template, directory, launcher=request.param)
 
 
 def closed_with(ws: Socket) -> tuple[int, str]:
@@ -47,12 +52,12 @@ def test_a_message_beyond_the_body_limit_is_refused_before_parsing(live: Live) -
             "payload": {"query": ADD_TRADES, "variables": {"t": [trade] * 200_000}},
         }
     )
-    assert MAX_BODY_BYTES < len(message) < 16 * MB  # uvicorn's own --ws-max-size lets it in
+    assert MAX_BODY_BYTES < len(message) < 16 * MB  # plain uvicorn's --ws-max-size lets it in
     with live.socket() as ws:
         ws.init({"authToken": alice.token})
         with cost_of(live) as cost:
             ws.connection.send(message)
-            assert closed_with(ws) == (1009, "Message too big")
+            assert closed_with(ws)[0] == 1009  # Message too big
     assert cost.cpu_seconds < 0.1, cost
     assert cost.rss_growth_bytes < 5 * MB, cost
 
@@ -73,7 +78,7 @@ def test_the_limit_counts_the_message_bytes(live: Live, padding: str, refused: b
         ws.init({"authToken": alice.token})
         ws.send({"type": "ping", "payload": {"padding": padding}})
         if refused:
-            assert closed_with(ws) == (1009, "Message too big")
+            assert closed_with(ws)[0] == 1009
         else:
             assert ws.receive() == {"type": "pong"}
 
@@ -152,3 +157,25 @@ def test_operations_per_socket_are_capped_at_the_documented_default(live: Live) 
         answers = {ws.receive()["id"] for _ in range(SUBSCRIPTIONS_PER_SOCKET + 1)}
     # The mutation's result and completion, and its trade delivered to the 19 left.
     assert answers == {str(n) for n in range(1, SUBSCRIPTIONS_PER_SOCKET)} | {"again"}
+
+
+@pytest.fixture(scope="module")
+def strict(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    yield from start_live(
+        sqlite_template, tmp_path_factory.mktemp("new-sockets"), ws_max_new_sockets_per_minute="5"
+    )
+
+
+def test_new_sockets_per_user_are_rate_limited(strict: Live) -> None:
+    """A client reconnecting in a loop: each socket costs a handshake and a session check."""
+    alice = strict.sign_up("reconnecting@example.com")
+    bob = strict.sign_up("patient@example.com")
+    for _ in range(5):
+        with ExitStack() as stack:
+            assert _init(strict, alice.token, stack) == {"type": "connection_ack"}
+    with ExitStack() as stack:
+        code, reason = _init(strict, alice.token, stack)
+    assert code == 1013
+    assert reason.startswith("Too many new sockets for this user; try again in ")
+    with ExitStack() as stack:
+        assert _init(strict, bob.token, stack) == {"type": "connection_ack"}
