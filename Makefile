@@ -59,3 +59,9 @@ bench-live: install
 .PHONY: bench
 bench: install
 	$(RUN) python -m bench.compare $(ARGS)
+
+# What each attack of the bounded-work issue costs one server process, the code before the bounds
+# and this checkout side by side, then an overload run (needs PostgreSQL); ARGS="--only 3 5".
+.PHONY: bench-abuse
+bench-abuse: install
+	$(RUN) python -m bench.abuse $(ARGS)
