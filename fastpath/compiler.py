@@ -221,6 +221,7 @@ class _Compiler:
         self.per_viewer = False
         self.lists = False
         self._aliases = itertools.count()
+        self._depth = 0  # JSON objects open in the statement being built
 
     def statement(self, operation: OperationDefinitionNode) -> Statement:
         d = self.dialect
@@ -297,6 +298,16 @@ class _Compiler:
         fields = self._collect(selection_sets)
         if len(fields) > MAX_KEYS:
             raise NotCompilable("too many keys for one JSON object")
+        limit = self.dialect.max_object_depth
+        if limit is not None and self._depth >= limit:
+            raise NotCompilable("nested deeper than the database's parser follows")
+        self._depth += 1
+        try:
+            return self._pairs(type_name, fields, row)
+        finally:
+            self._depth -= 1
+
+    def _pairs(self, type_name: str, fields: dict[str, list[FieldNode]], row: str) -> str:
         pairs = []
         for key, nodes in fields.items():
             node = nodes[0]

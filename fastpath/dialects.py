@@ -14,6 +14,10 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class JSONDialect:
     name: str
+    # JSON objects nested in one statement, the query's own included. SQLite's parser has a
+    # fixed stack: seven levels of the compiled path's subqueries overflow it ("parser stack
+    # overflow"), so deeper documents are left to the general path.
+    max_object_depth: int | None = None
 
     def placeholder(self, position: int) -> str:
         return f"${position}" if self.name == "postgresql" else "?"
@@ -52,7 +56,7 @@ class JSONDialect:
 
 
 POSTGRESQL = JSONDialect("postgresql")
-SQLITE = JSONDialect("sqlite")
+SQLITE = JSONDialect("sqlite", max_object_depth=6)
 
 
 def dialect_named(name: str) -> JSONDialect | None:

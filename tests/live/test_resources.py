@@ -21,6 +21,14 @@ BULKY = (
 
 
 @pytest.fixture(scope="module")
+def live(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """The defaults, but for new sockets a minute: the cycles reconnect as fast as they can."""
+    yield from start_live(
+        sqlite_template, tmp_path_factory.mktemp("cycles"), ws_max_new_sockets_per_minute="10000"
+    )
+
+
+@pytest.fixture(scope="module")
 def small_queues(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     yield from start_live(
         sqlite_template,

@@ -19,7 +19,10 @@ FILTERED = "query($c: String) { trades(currency: $c) { id } }"
 
 @pytest.fixture(scope="module")
 def live(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    yield from start_live(sqlite_template, tmp_path_factory.mktemp("ascii"))
+    # An account per test, all from this one address.
+    yield from start_live(
+        sqlite_template, tmp_path_factory.mktemp("ascii"), register_max_per_address="100"
+    )
 
 
 @pytest.fixture
