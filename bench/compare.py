@@ -95,7 +95,8 @@ class Bench:
     def project(
         self, name: str, database: str, cache_ttl: int, **settings: str
     ) -> Iterator[tuple[Server, dict[str, str]]]:
-        """The project on uvicorn in production mode, in-process cache only; and a bearer header."""
+        """The project as it is served (`python -m web.server`) in production mode, in-process
+        cache only; and a bearer header."""
         port = free_port()
         env = {
             **self.env,
@@ -106,8 +107,8 @@ class Bench:
             "CACHE_TTL_SECONDS": str(cache_ttl),
             **{key.upper(): value for key, value in settings.items()},
         }
-        uvicorn = str(ROOT / ".venv" / "bin" / "uvicorn")
-        command = [uvicorn, "main:app", "--host", "127.0.0.1", "--port", str(port)]
+        python = str(ROOT / ".venv" / "bin" / "python")
+        command = [python, "-m", "web.server", "--host", "127.0.0.1", "--port", str(port)]
         base = f"http://127.0.0.1:{port}"
 
         def ready(client: httpx.Client) -> bool:
