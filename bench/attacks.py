@@ -23,6 +23,7 @@ import httpx
 import jwt
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from auth.tokens import ALGORITHM, key_id
 
@@ -81,7 +82,11 @@ class Target:
     @contextmanager
     def socket(self, token: str) -> Iterator[ClientConnection]:
         url = self.base_url.replace("http://", "ws://") + "/graphql"
-        with connect(url, subprotocols=["graphql-transport-ws"], open_timeout=30) as ws:  # type: ignore[list-item]
+        protocols = [Subprotocol("graphql-transport-ws")]
+        # No keepalive pings and no size limit: the client takes whatever the server sends.
+        with connect(
+            url, subprotocols=protocols, open_timeout=30, ping_interval=None, max_size=None
+        ) as ws:
             ws.send(json.dumps({"type": "connection_init", "payload": {"authToken": token}}))
             ws.recv(timeout=30)
             yield ws
@@ -151,7 +156,8 @@ def heavy_subscription(target: Target) -> Outcome:
 def many_subscriptions(target: Target) -> Outcome:
     """Ten distinct selections within the budget each, then ten trades: CPU per trade."""
     _, eve = target.sign_up()
-    selection = "user {{ trades(limit: 100) {{ user {{ trades(limit: 40) {{ id }} }} }} }}"
+    target.gql(ADD + "{ id } }", eve, t=[TRADE] * 100)  # what the selections walk
+    selection = "user { trades(limit: 100) { user { trades(limit: 40) { id } } } }"  # 4,203
     with target.socket(eve) as ws:
         for i in range(10):
             query = f"subscription {{ tradeAdded {{ n{i}: {selection} }} }}"
