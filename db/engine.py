@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 from sqlalchemy import event, exc
-from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.engine.interfaces import DBAPIConnection, ExceptionContext
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -64,6 +66,7 @@ def create_engine(
         count_statements_per_request(engine)  # into each request's log line
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "handle_error", _close_interrupted_cursor)
     return engine
 
 
@@ -97,6 +100,28 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _: ConnectionPoolEntry) -
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _close_interrupted_cursor(context: ExceptionContext) -> None:
+    """Close the cursor of a statement whose task was cancelled, before its connection goes.
+
+    Cancelling a task (a WebSocket closing under a mutation, a timeout) cannot stop a statement
+    already handed to aiosqlite's thread: it still runs, and an `INSERT/UPDATE ... RETURNING` or
+    an unread SELECT stays open in its cursor. SQLAlchemy then treats the cancellation as a lost
+    connection and closes it without closing that cursor, and SQLite keeps a connection closed
+    under a live statement open (a "zombie"), with its transaction (after a write, the write
+    lock) until the cursor is garbage-collected: every other write then failed with "database is
+    locked" for seconds to minutes. Closed first, the statement ends, and closing the connection
+    rolls its transaction back whole.
+    """
+    # `context.cursor` is documented but never set (SQLAlchemy 2.1.9): the statement's own.
+    statement = context.execution_context
+    if statement is None or not isinstance(context.original_exception, asyncio.CancelledError):
+        return
+    # Queued on the connection's thread behind the statement, so it runs even if this wait is
+    # cancelled again. Any failure here must not replace the cancellation being raised.
+    with contextlib.suppress(Exception):
+        statement.cursor.close()
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
