@@ -6,12 +6,15 @@ spends of ours; unlike the wall clock it does not move when the shared machine i
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import httpx
 
 from tests.live.conftest import Live
 
@@ -64,3 +67,30 @@ def cost_of(live: Live) -> Iterator[Cost]:
         after = usage(pid)
         cost.cpu_seconds = after.cpu_seconds - before.cpu_seconds
         cost.rss_growth_bytes = after.rss_bytes - before.rss_bytes
+
+
+@dataclass
+class Bystander:
+    """What another user's requests got while an attack ran: HTTP statuses, in order."""
+
+    statuses: list[int] = field(default_factory=list)
+
+
+@asynccontextmanager
+async def bystander(client: httpx.AsyncClient, token: str) -> AsyncIterator[Bystander]:
+    """Another user asking for `/users/me` every 20 ms while the block runs."""
+    watched = Bystander()
+    done = asyncio.Event()
+
+    async def ask() -> None:
+        headers = {"Authorization": f"Bearer {token}"}
+        while not done.is_set():
+            watched.statuses.append((await client.get("/users/me", headers=headers)).status_code)
+            await asyncio.sleep(0.02)
+
+    asking = asyncio.create_task(ask())
+    try:
+        yield watched
+    finally:
+        done.set()
+        await asking

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.live.conftest import PASSWORD, Live, start_live
-from tests.security.live import cost_of
+from tests.security.live import bystander, cost_of
 
 LIMIT = 10  # REGISTER_MAX_PER_ADDRESS's default
 BURST = 60
@@ -37,23 +37,13 @@ async def test_a_burst_of_registrations_is_limited(live: Live) -> None:
         signed_in = await client.post(
             "/auth/token", data={"username": "bystander@example.com", "password": PASSWORD}
         )
-        me = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
 
-        async def others_are_answered(done: asyncio.Event) -> list[int]:
-            statuses = []
-            while not done.is_set():
-                statuses.append((await client.get("/users/me", headers=me)).status_code)
-                await asyncio.sleep(0.02)
-            return statuses
-
-        done = asyncio.Event()
-        watcher = asyncio.create_task(others_are_answered(done))
-        with cost_of(live) as burst:
-            answers = await asyncio.gather(
-                *(register(client, f"sock{n}@example.com") for n in range(BURST))
-            )
-        done.set()
-        bystander_statuses = await watcher
+        async with bystander(client, signed_in.json()["access_token"]) as watched:
+            with cost_of(live) as burst:
+                answers = await asyncio.gather(
+                    *(register(client, f"sock{n}@example.com") for n in range(BURST))
+                )
+        bystander_statuses = watched.statuses
 
     allowed = LIMIT - 1  # the bystander's registration came from the same address
     statuses = Counter(answer.status_code for answer in answers)
