@@ -11,10 +11,14 @@ terminates takes its transaction with it.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
-from tests.live.conftest import ADD_TRADES, PASSWORD, Account, Live, Socket
+import pytest
+
+from tests.live.conftest import ADD_TRADES, PASSWORD, Account, Live, Socket, start_live
 
 SOCKETS = 5  # of the 10 a user may open
 IN_FLIGHT = 20  # operations in flight per socket, the default WS_MAX_SUBSCRIPTIONS
@@ -25,6 +29,15 @@ DELAYS = [0.01 * step for step in range(1, 21)]
 WRITE_WITHIN = 2.0
 RENAME = "mutation($id: Int!, $n: String!) { changeUserName(userId: $id, newName: $n) { id } }"
 TRADES = [{"currency": "BTC", "side": "BUY", "price": "1", "amount": "1"}] * 100
+
+
+@pytest.fixture(scope="module")
+def live(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """100 sockets in a few seconds: beyond the new sockets a user may open in a minute, which
+    would refuse most of them before any mutation could be cut off."""
+    yield from start_live(
+        sqlite_template, tmp_path_factory.mktemp("cancelled"), ws_max_new_sockets_per_minute="1000"
+    )
 
 
 def mutations(attacker: Account) -> list[dict[str, Any]]:
