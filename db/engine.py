@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import event, exc
 from sqlalchemy.engine.interfaces import DBAPIConnection, ExceptionContext
@@ -55,6 +55,15 @@ def is_unavailable(error: BaseException) -> bool:
     return isinstance(error, exc.DBAPIError) and (
         error.connection_invalidated or isinstance(error, exc.OperationalError | exc.InterfaceError)
     )
+
+
+def database_trouble(error: BaseException) -> Literal["busy", "unavailable"] | None:
+    """Whether a failure is a state of the database rather than a bug: "busy" (no pooled
+    connection in time) or "unavailable" (unreachable); such states are answered 503 and logged
+    in one line, as they may last for many requests."""
+    if is_busy(error):
+        return "busy"
+    return "unavailable" if is_unavailable(error) else None
 
 
 def create_engine(

@@ -198,7 +198,7 @@ class CompiledQueries:
         declared = {d.variable.name.value for d in operation.variable_definitions or ()}
         used = {k: v for k, v in (variables or {}).items() if k in declared}
         key = hashlib.sha256(
-            json.dumps([query, operation_name, used], sort_keys=True).encode()
+            checked.digest + json.dumps([operation_name, used], sort_keys=True).encode()
         ).digest()
         cached = self.statements.get(key)
         if cached is None:

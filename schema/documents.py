@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from graphql import (
     ASTValidationRule,
@@ -45,6 +45,7 @@ class Checked:
 
     document: DocumentNode | None  # None when it was not parsed
     errors: tuple[GraphQLError, ...]
+    digest: bytes = b""  # sha256 of the text: names the document for other caches
 
 
 class DocumentCache:
@@ -73,7 +74,7 @@ class DocumentCache:
         key = hashlib.sha256(text).digest()
         checked = self._checked.get(key)
         if checked is None:
-            checked = self._check(query)
+            checked = replace(self._check(query), digest=key)
             weight = len(text) + (
                 _token_count(checked.document) * BYTES_PER_TOKEN
                 if checked.document is not None

@@ -14,7 +14,7 @@ from typing import Any
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
-from db.engine import is_busy, is_unavailable
+from db.engine import database_trouble
 
 logger = logging.getLogger("trading_api.errors")
 
@@ -85,11 +85,11 @@ class ErrorCodes(SchemaExtension):
     @staticmethod
     def _public(error: GraphQLError, request_id: str | None) -> GraphQLError:
         if is_unexpected(error):
-            original = error.original_error
+            trouble = database_trouble(error.original_error) if error.original_error else None
             message, code = "Internal server error", "INTERNAL_SERVER_ERROR"
-            if original is not None and is_busy(original):
+            if trouble == "busy":
                 message, code = SERVER_BUSY, SERVER_BUSY_CODE
-            elif original is not None and is_unavailable(original):
+            elif trouble == "unavailable":
                 message = DATABASE_UNAVAILABLE
             return GraphQLError(
                 message,
@@ -115,10 +115,10 @@ def log_unexpected(errors: list[GraphQLError], request_id: str | None) -> None:
             continue
         where = ".".join(map(str, error.path or [])) or "operation"
         original = error.original_error
-        if original is not None and (is_busy(original) or is_unavailable(original)):
-            reason = "busy" if is_busy(original) else "unavailable"
+        trouble = database_trouble(original) if original is not None else None
+        if trouble is not None:
             logger.warning(
-                "database %s in %s (request %s): %s", reason, where, request_id, original
+                "database %s in %s (request %s): %s", trouble, where, request_id, original
             )
             continue
         logger.error("unexpected error in %s (request %s)", where, request_id, exc_info=original)

@@ -51,9 +51,6 @@ class LiveBudget:
         else:
             self._spent.pop(user_id, None)
 
-    def spent(self, user_id: int) -> int:
-        return self._spent.get(user_id, 0)
-
 
 def limit_extensions(
     settings: Settings, documents: DocumentCache, live: LiveBudget

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import Counter
 from sqlalchemy import exc
 
-from db.engine import is_busy, is_unavailable
+from db.engine import database_trouble
 from observability.metrics import PREFIX
 from schema.errors import DATABASE_UNAVAILABLE, SERVER_BUSY, SERVER_BUSY_CODE
 
@@ -43,13 +43,13 @@ def busy_body(path: str) -> bytes:
 def database_failure(error: BaseException, path: str, request_id: str | None) -> Response | None:
     """The 503 for a busy or unreachable database, logged in one line (it is a state of the
     service that may last for many requests, not a bug); None for any other error."""
-    if is_busy(error):
-        reason, body, retry_after = "busy", busy_body(path), BUSY_RETRY_AFTER_SECONDS
-    elif is_unavailable(error):
-        reason, body = "unavailable", _json({"detail": DATABASE_UNAVAILABLE})
-        retry_after = RETRY_AFTER_SECONDS
-    else:
+    reason = database_trouble(error)
+    if reason is None:
         return None
+    if reason == "busy":
+        body, retry_after = busy_body(path), BUSY_RETRY_AFTER_SECONDS
+    else:
+        body, retry_after = _json({"detail": DATABASE_UNAVAILABLE}), RETRY_AFTER_SECONDS
     DATABASE_FAILURES.labels(reason).inc()
     logger.warning("database %s (request %s): %s", reason, request_id, error)
     return Response(
