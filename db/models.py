@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -83,6 +84,13 @@ class Trade(Base):
         CheckConstraint(f"side IN {SIDES}", name="side_known"),
         # A user's trades newest first: the `User.trades` page.
         Index("ix_trades_user_id_id", "user_id", "id"),
+        # The live feed's outbox: committed trades not yet given a place in the feed.
+        Index(
+            "ix_trades_unsequenced",
+            "id",
+            sqlite_where=text("seq IS NULL"),
+            postgresql_where=text("seq IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -94,6 +102,9 @@ class Trade(Base):
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, server_default=func.current_timestamp()
     )
+    # The trade's position in the live feed (events/feed.py), given once after its commit:
+    # NULL until then. Every process delivers the feed in this order.
+    seq: Mapped[int | None] = mapped_column(BigInteger, unique=True, default=None)
 
 
 class Degree(Base):
@@ -181,3 +192,16 @@ class RevokedToken(Base):
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class OutboxMessage(Base):
+    """What a commit must tell other processes or the job queue (a job to run, sessions that
+    ended), written in the same transaction and delivered after it by events/relay.py: an outage
+    of Redis delays delivery and loses nothing. Deleted once delivered."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topic: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
