@@ -1,5 +1,5 @@
-"""What one API process holds for its lifetime: the engine, sessions, jobs, the broadcaster, the
-rate limits and the password hasher."""
+"""What one API process holds for its lifetime: the engine, sessions, jobs, the live feed and its
+relay, the broadcaster, the rate limits and the password hasher."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from cache.query_cache import QueryCache
 from cache.reads import CachedReads
 from db.engine import create_engine, create_reader, create_session_factory, engine_options
 from events.broadcast import Broadcaster
+from events.feed import LiveFeed
 from events.redis_broadcast import RedisBroadcaster
+from events.relay import Relay
 from observability.sql import sample_connections
 from settings import Settings
 from web.rate_limit import RateLimiter
@@ -36,6 +38,10 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     jobs: JobQueue
     broadcaster: Broadcaster
+    feed: LiveFeed
+    # Delivers what commits leave behind (trades to place in the feed, jobs, ended sessions):
+    # wake it after such a commit.
+    relay: Relay
     reads: CachedReads
     # One limiter for every rate limit (Redis with REDIS_URL, else in-process).
     rate_limits: RateLimiter
@@ -54,15 +60,23 @@ async def start_services(settings: Settings) -> AsyncIterator[Services]:
         timeout_seconds=settings.cache_timeout_ms / 1000,
     )
     broadcaster = _broadcaster(settings)
+    live_feed = LiveFeed(sessions, broadcaster.fanout, settings.feed_poll_seconds)
+    broadcaster.received = live_feed.receive
+    jobs = _job_queue(settings, sessions)
+    relay = Relay(sessions, live_feed, broadcaster, jobs, settings.feed_poll_seconds)
     await broadcaster.start()
+    await live_feed.start()
+    await relay.start()
     rate_limits = RateLimiter.from_settings(settings)
     services = Services(
         settings=settings,
         engine=engine,
         reader=reader,
         sessions=sessions,
-        jobs=_job_queue(settings, sessions),
+        jobs=jobs,
         broadcaster=broadcaster,
+        feed=live_feed,
+        relay=relay,
         reads=CachedReads(sessions, cache),
         rate_limits=rate_limits,
         auth_limits=AuthLimits.from_settings(rate_limits, settings),
@@ -75,6 +89,8 @@ async def start_services(settings: Settings) -> AsyncIterator[Services]:
         sampler.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sampler
+        await relay.close()
+        await live_feed.close()
         await broadcaster.close()
         await rate_limits.close()
         await services.jobs.close()

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     # Trades a subscriber may fall behind before its socket is closed with 1013 (try again
     # later); keep it above the largest batch (1,000 trades) a subscriber should absorb.
     ws_subscriber_queue: int = Field(default=5_000, gt=0)
+    # The live feed (events/feed.py, events/relay.py): how often each process looks in the
+    # database for trades it did not hear of through Redis and for undelivered outbox messages,
+    # and how many trades `tradeAdded(after:)` may replay before the client is told to refetch.
+    feed_poll_seconds: float = Field(default=1.0, gt=0)
+    feed_max_replay: int = Field(default=10_000, gt=0)
 
     # Failed sign-ins (and those being verified) allowed per account and per client address in
     # a window; then 429 without verifying.

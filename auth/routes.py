@@ -16,11 +16,12 @@ from auth.responses import AuthRoute
 from auth.tokens import IssuedToken, issue_token
 from db import sessions
 from db.records import UserRecord
-from events.broadcast import SessionsEnded
+from events.broadcast import SessionsEnded, end_sockets
 from schema.models import MAX_PASSWORD_LENGTH, Token, UserCreate, UserRead
 from services import Services
 from settings import Settings
 from web.rate_limit import RateLimitExceeded, client_address
+from workers.queue import add_job
 
 logger = logging.getLogger(__name__)
 router = APIRouter(route_class=AuthRoute)
@@ -106,20 +107,13 @@ async def register_user(data: UserCreate, services: ServicesDep, request: Reques
     try:
         async with services.sessions.begin() as session:
             user = await register(session, data, password_hash)
+            # Committed with the account, sent once Redis (or this process) takes the job.
+            await add_job(session, "send_welcome", user.id)
     except EmailTakenError:
         raise HTTPException(status.HTTP_409_CONFLICT, "That email is already registered") from None
+    services.relay.wake()
     await services.reads.user_added()
-    await _queue_welcome(services, user.id)
     return user_read(user)
-
-
-async def _queue_welcome(services: Services, user_id: int) -> None:
-    """Queue the welcome notification, after the commit: the account stands either way."""
-    try:
-        await services.jobs.enqueue("send_welcome", user_id=user_id)
-    except Exception:
-        # Redis down, say: the new user can sign in regardless, so only the log hears of it.
-        logger.exception("could not queue the welcome notification of user %d", user_id)
 
 
 @router.post(
@@ -172,7 +166,8 @@ async def logout(request: Request, response: Response, services: ServicesDep) ->
                 user_id=claims.user_id,
                 expires_at=claims.expires_at,
             )
-        services.broadcaster.end_sessions(SessionsEnded(claims.user_id, claims.session_id))
+            await end_sockets(session, SessionsEnded(claims.user_id, claims.session_id))
+        services.relay.wake()
     _clear_cookie(response, services.settings)
 
 
@@ -187,7 +182,8 @@ async def logout_all(user: CurrentUser, response: Response, services: ServicesDe
     """Ends every session of the signed-in user, on every device, this one included."""
     async with services.sessions.begin() as session:
         version = await sessions.end_all(session, user.id)
-    services.broadcaster.end_sessions(SessionsEnded(user.id, below_version=version))
+        await end_sockets(session, SessionsEnded(user.id, below_version=version))
+    services.relay.wake()
     _clear_cookie(response, services.settings)
 
 

@@ -56,10 +56,10 @@ def user_from_row(row: list[Any]) -> UserRecord:
 
 
 def trade_from_row(row: list[Any]) -> TradeRecord:
-    id_, user_id, currency, side, price, amount, created_at = row
+    id_, user_id, currency, side, price, amount, created_at, seq = row
     return TradeRecord(
         id_, user_id, currency, side, Decimal(price), Decimal(amount),
-        datetime.fromisoformat(created_at),
+        datetime.fromisoformat(created_at), seq,
     )  # fmt: skip
 
 

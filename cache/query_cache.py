@@ -26,7 +26,8 @@ logger = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
-PREFIX = "trading:cache:v1:"
+# v2: trades carry their place in the live feed.
+PREFIX = "trading:cache:v2:"
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -80,3 +81,16 @@ async def job_page(
     if status is not None:
         query = query.where(Job.status == status)
     return [JobSummary(*row) for row in await session.execute(query)]
+
+
+async def unfinished(
+    session: AsyncSession, *, enqueued_before: datetime, limit: int
+) -> list[tuple[str, str]]:
+    """(id, kind) of jobs queued or running since before a time: to hand to the queue again."""
+    query = (
+        select(Job.id, Job.kind)
+        .where(Job.status.in_(("queued", "in_progress")), Job.enqueued_at < enqueued_before)
+        .order_by(Job.enqueued_at)
+        .limit(limit)
+    )
+    return [(row.id, row.kind) for row in await session.execute(query)]

@@ -30,6 +30,8 @@ class TradeRecord:
     price: Decimal
     amount: Decimal
     created_at: datetime
+    # Its place in the live feed; None until the feed's relay has given it one (db/feed.py).
+    seq: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Trade
 from db.records import TradeRecord
 
-_COLUMNS = (
+COLUMNS = (
     Trade.id,
     Trade.user_id,
     Trade.currency,
@@ -19,16 +19,17 @@ _COLUMNS = (
     Trade.price,
     Trade.amount,
     Trade.created_at,
+    Trade.seq,
 )
 
 
-def _record(row: Sequence[Any]) -> TradeRecord:
-    return TradeRecord(*row[:7])
+def record(row: Sequence[Any]) -> TradeRecord:
+    return TradeRecord(*row[:8])
 
 
 async def trades_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[TradeRecord]:
-    rows = await session.execute(select(*_COLUMNS).where(Trade.id.in_(ids)))
-    return [_record(row) for row in rows]
+    rows = await session.execute(select(*COLUMNS).where(Trade.id.in_(ids)))
+    return [record(row) for row in rows]
 
 
 async def trade_page(
@@ -40,7 +41,7 @@ async def trade_page(
     side: str | None = None,
     user_id: int | None = None,
 ) -> list[TradeRecord]:
-    query = select(*_COLUMNS)
+    query = select(*COLUMNS)
     if currency is not None:
         query = query.where(Trade.currency == currency)
     if side is not None:
@@ -48,7 +49,7 @@ async def trade_page(
     if user_id is not None:
         query = query.where(Trade.user_id == user_id)
     rows = await session.execute(query.order_by(Trade.id.desc()).limit(limit).offset(offset))
-    return [_record(row) for row in rows]
+    return [record(row) for row in rows]
 
 
 async def trade_pages_for_users(
@@ -58,7 +59,7 @@ async def trade_pages_for_users(
     rank = (
         func.row_number().over(partition_by=Trade.user_id, order_by=Trade.id.desc()).label("rank")
     )
-    ranked = select(*_COLUMNS, rank).where(Trade.user_id.in_(user_ids)).subquery()
+    ranked = select(*COLUMNS, rank).where(Trade.user_id.in_(user_ids)).subquery()
     query = (
         select(ranked)
         .where(ranked.c.rank > offset, ranked.c.rank <= offset + limit)
@@ -66,7 +67,7 @@ async def trade_pages_for_users(
     )
     pages: dict[int, list[TradeRecord]] = {user_id: [] for user_id in user_ids}
     for row in await session.execute(query):
-        pages[row.user_id].append(_record(row))
+        pages[row.user_id].append(record(row))
     return pages
 
 
@@ -75,6 +76,6 @@ async def insert_trades(session: AsyncSession, values: list[dict[str, Any]]) -> 
     if not values:
         return []
     rows = await session.execute(
-        insert(Trade).returning(*_COLUMNS, sort_by_parameter_order=True), values
+        insert(Trade).returning(*COLUMNS, sort_by_parameter_order=True), values
     )
-    return [_record(row) for row in rows]
+    return [record(row) for row in rows]

@@ -1,19 +1,22 @@
-"""Live trades: publish committed trades, in commit order, to every subscriber on every process;
-and end the sockets of sessions that were logged out, on every process."""
+"""Live trades: carry the feed's events to every process, and end the sockets of sessions that
+were logged out, on every process. Ordering and gap-filling are the feed's (events/feed.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable, Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import outbox
 from events.fanout import Fanout, Subscriber, TradeEvent
-from observability.metrics import EVENTS_PUBLISHED
 
 SESSION_ENDED_CLOSE_CODE = 4403
 
@@ -35,6 +38,12 @@ class SessionsEnded:
         return self.below_version is None or socket.version < self.below_version
 
 
+async def end_sockets(session: AsyncSession, ended: SessionsEnded) -> None:
+    """In the transaction that ends the sessions: their sockets are closed, on every process,
+    once it commits (through the outbox, so a Redis outage only delays it)."""
+    await outbox.add(session, outbox.SESSIONS_ENDED, dataclasses.asdict(ended))
+
+
 @dataclass(frozen=True)
 class LiveSocket:
     user_id: int
@@ -48,40 +57,34 @@ class LiveSocket:
 
 
 class Broadcaster:
-    """The embedded default: trades published by this process reach this process's subscribers.
+    """The embedded default: one process, nothing to carry between processes.
 
-    Subclasses carry the events between processes; local delivery always goes through `fanout`.
+    Subclasses carry events between processes and hand the trades they receive to `received`
+    (the feed, which puts them in order); local delivery always goes through `fanout`.
     """
 
     def __init__(self, queue_size: int) -> None:
         self.fanout = Fanout(queue_size)
-        self._commit_order = asyncio.Lock()
+        self.received: Callable[[list[TradeEvent]], None] = self.fanout.deliver
         self._sockets: dict[int, LiveSocket] = {}  # by id of the socket's context
         self._expiries: dict[int, asyncio.TimerHandle] = {}
         self._per_user: Counter[int] = Counter()
         self._closing: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        """Ready to deliver events published anywhere."""
+        """Ready to receive events published anywhere."""
 
     async def close(self) -> None:
-        """Stop delivering; subscribers already connected see no more events."""
+        """Stop receiving; subscribers already connected see no more events."""
 
-    def publish(self, events: Sequence[TradeEvent]) -> None:
-        """Hand the events on without waiting: a slow network never holds a request."""
-        self.fanout.deliver(events)
+    def publish_trades(self, events: Sequence[TradeEvent]) -> None:
+        """Tell the other processes of trades the feed has placed (this one has them already),
+        without waiting. Best effort: a process that misses them reads them from the database."""
 
-    @asynccontextmanager
-    async def publish_after(self, events: Sequence[TradeEvent]) -> AsyncIterator[None]:
-        """Publish `events` when the block (the commit) succeeds; nothing when it raises.
-
-        One commit at a time per process holds the lock, so this process publishes its batches
-        in the order the database committed them.
-        """
-        async with self._commit_order:
-            yield
-            self.publish(events)
-            EVENTS_PUBLISHED.inc(len(events))
+    async def end_sessions(self, ended: SessionsEnded) -> None:
+        """Close the sockets of ended sessions here and (subclasses) on every other process;
+        raises when the others could not be told, so the outbox keeps the message."""
+        self.close_ended(ended)
 
     def subscribe(self, currency: str | None = None) -> AbstractAsyncContextManager[Subscriber]:
         return self.fanout.subscribe(currency)
@@ -116,10 +119,6 @@ class Broadcaster:
             self._end(key, "Session expired")
             return False
         return socket is not None
-
-    def end_sessions(self, ended: SessionsEnded) -> None:
-        """Close the sockets of ended sessions, on this process and (subclasses) every other."""
-        self.close_ended(ended)
 
     def close_ended(self, ended: SessionsEnded) -> None:
         for key, socket in list(self._sockets.items()):

@@ -1,8 +1,8 @@
-"""Live trades across processes: one Redis pub/sub subscription per process, fanned out locally.
+"""Live trades across processes: one Redis pub/sub subscription per process.
 
-Each batch is serialized once by the process that committed it and decoded once by every process;
-the local subscribers share the decoded events. Pub/sub delivers at most once: while Redis is
-unreachable events are dropped (and logged), writes still commit, and the listener reconnects.
+Each batch is serialized once by the process whose relay placed it in the feed and decoded once by
+every process, whose feed puts it in order. Pub/sub delivers at most once, and need not do more:
+what a process misses while Redis is unreachable, its feed reads from the database.
 """
 
 from __future__ import annotations
@@ -25,11 +25,13 @@ from events.fanout import TradeEvent
 
 logger = logging.getLogger(__name__)
 
-# Batches waiting for Redis; beyond this a batch is dropped rather than held in memory.
-OUTBOX_SIZE = 10_000
 # How long start() waits for the first subscription before serving anyway (fail open).
 READY_TIMEOUT = 2.0
 MAX_RECONNECT_DELAY = 5.0
+# Publishing waits this long at most: the relay goes on, and the feeds catch up.
+PUBLISH_TIMEOUT = 2.0
+# Publishes in flight at most; beyond, a batch is left to the feeds' catching up.
+MAX_PUBLISHING = 64
 CLIENT_NAME = "trading-api-live"
 
 EVENTS: Codec[list[TradeEvent]] = Codec(
@@ -60,58 +62,49 @@ class RedisBroadcaster(Broadcaster):
         super().__init__(queue_size)
         # Named, so operators (and tests) can tell these connections apart in CLIENT LIST.
         self._redis: Redis = Redis.from_url(
-            url, socket_connect_timeout=2, socket_timeout=5, client_name=CLIENT_NAME
+            url,
+            socket_connect_timeout=PUBLISH_TIMEOUT,
+            socket_timeout=5,
+            client_name=CLIENT_NAME,
         )
         self.channel = channel_for(url)
         self.sessions_channel = channel_for(url, "sessions")
-        # Publishing keeps commit order: one task sends the outbox in FIFO order.
-        self._outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(OUTBOX_SIZE)
         self._subscribed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._publishing: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self._send_outbox(), name="live-trades-publisher"),
-            asyncio.create_task(self._listen(), name="live-trades-listener"),
-        ]
+        self._tasks = [asyncio.create_task(self._listen(), name="live-trades-listener")]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._subscribed.wait(), READY_TIMEOUT)
 
     async def close(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *self._publishing]:
             task.cancel()
-        for task in self._tasks:
+        for task in [*self._tasks, *self._publishing]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self._redis.aclose()
 
-    def publish(self, events: Sequence[TradeEvent]) -> None:
-        self._send(self.channel, EVENTS.encode(list(events)))
+    def publish_trades(self, events: Sequence[TradeEvent]) -> None:
+        if len(self._publishing) >= MAX_PUBLISHING:
+            # Redis is slow or gone: the other processes' feeds read these from the database.
+            return
+        task = asyncio.create_task(self._publish(EVENTS.encode(list(events))))
+        self._publishing.add(task)
+        task.add_done_callback(self._publishing.discard)
 
-    def end_sessions(self, ended: SessionsEnded) -> None:
-        # Through Redis like the trades, so this process closes its own sockets on receipt too.
-        self._send(self.sessions_channel, _encode_ended(ended))
-
-    def _send(self, channel: str, payload: bytes) -> None:
+    async def _publish(self, payload: bytes) -> None:
         try:
-            self._outbox.put_nowait((channel, payload))
-        except asyncio.QueueFull:
-            logger.error("live trades: Redis outbox full, a message to %s was dropped", channel)
+            async with asyncio.timeout(PUBLISH_TIMEOUT):
+                await self._redis.publish(self.channel, payload)
+        except (RedisError, OSError, TimeoutError) as error:
+            logger.warning("live trades: publish failed (%r); the feeds will catch up", error)
 
-    async def _send_outbox(self) -> None:
-        channel, payload = await self._outbox.get()
-        delay = 0.1
-        while True:
-            try:
-                await self._redis.publish(channel, payload)
-            except (RedisError, OSError) as error:
-                # Retried in order until Redis answers or the outbox overflows.
-                logger.warning("live trades: publish failed (%s), retrying in %.1fs", error, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, MAX_RECONNECT_DELAY)
-                continue
-            delay = 0.1
-            channel, payload = await self._outbox.get()
+    async def end_sessions(self, ended: SessionsEnded) -> None:
+        self.close_ended(ended)
+        async with asyncio.timeout(PUBLISH_TIMEOUT):
+            await self._redis.publish(self.sessions_channel, _encode_ended(ended))
 
     async def _listen(self) -> None:
         delay = 0.1
@@ -139,6 +132,6 @@ class RedisBroadcaster(Broadcaster):
             if channel == self.sessions_channel:
                 self.close_ended(_decode_ended(message["data"]))
             else:
-                self.fanout.deliver(EVENTS.decode(message["data"]))
+                self.received(EVENTS.decode(message["data"]))
         except (ValueError, TypeError, KeyError):
             logger.exception("live trades: undecodable message on %s", channel)

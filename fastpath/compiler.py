@@ -155,6 +155,7 @@ _SCALARS = {
     ("Trade", "price"): ("money", "price"),
     ("Trade", "amount"): ("money", "amount"),
     ("Trade", "createdAt"): ("time", "created_at"),
+    ("Trade", "seq"): ("text", "seq"),
     ("Degree", "id"): ("plain", "id"),
     ("Degree", "name"): ("enum", "name"),
     ("Degree", "createdAt"): ("time", "created_at"),
@@ -170,6 +171,8 @@ def _print(dialect: JSONDialect, kind: str, column: str) -> str:
         return dialect.money(column)
     if kind == "time":
         return dialect.timestamp(column)
+    if kind == "text":  # an integer the schema serves as a String (too large for Int)
+        return f"CAST({column} AS TEXT)"
     return column
 
 
@@ -193,7 +196,8 @@ _USERS = _Table(
 _TRADES = _Table(
     "trades",
     "Trade",
-    "SELECT t.id, t.user_id, t.currency, t.side, t.price, t.amount, t.created_at FROM trades t",
+    "SELECT t.id, t.user_id, t.currency, t.side, t.price, t.amount, t.created_at, t.seq "
+    "FROM trades t",
     "t.id",
     "DESC",
 )

@@ -6,7 +6,7 @@ import strawberry
 from strawberry import Info
 
 from db import degrees, sessions, users
-from events.broadcast import SessionsEnded
+from events.broadcast import SessionsEnded, end_sockets
 from resolvers.context import Context
 from resolvers.permissions import IsAdmin, IsAuthenticated
 from resolvers.trade_batches import add_trades, validate_batch
@@ -90,7 +90,8 @@ class Mutation:
             if not found:
                 raise NotFound(f"There is no user {user_id}", argument="userId")
             version = await sessions.end_all(session, user_id, deactivate=True)
-        services.broadcaster.end_sessions(SessionsEnded(user_id, below_version=version))
+            await end_sockets(session, SessionsEnded(user_id, below_version=version))
+        services.relay.wake()
         await services.reads.user_changed(user_id)
         return User.from_record(found[0])
 

@@ -1,4 +1,5 @@
-"""Live trades: every trade committed from now on, optionally one currency only."""
+"""Live trades: every trade committed from now on, optionally one currency only; after a position
+in the feed, first the trades placed since then (a client resuming after a lost connection)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,16 @@ from strawberry import Info
 from events.fanout import SlowConsumerError
 from resolvers.context import Context
 from resolvers.permissions import IsAuthenticated
+from schema.errors import BadUserInput, FeedGap
 from schema.models import TradeFilter
 from schema.types import Trade
 from schema.validation import validated
+from services import Services
 
 # RFC 6455 "Try Again Later": graphql-ws clients (Apollo's GraphQLWsLink) reconnect on it.
 SLOW_CONSUMER_CLOSE_CODE = 1013
+# Positions are 64-bit integers.
+MAX_SEQ_DIGITS = 19
 
 
 @strawberry.type
@@ -25,21 +30,47 @@ class Subscription:
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
         description=(
-            "Every trade committed from now on, on any server process, in commit order; "
-            "optionally one currency only."
+            "Every trade committed from now on, on any server process; optionally one currency "
+            "only. With after: first the trades delivered after that seq, then live ones."
         ),
     )
     async def trade_added(
-        self, info: Info[Context, None], currency: str | None = None
+        self, info: Info[Context, None], currency: str | None = None, after: str | None = None
     ) -> AsyncGenerator[Trade, None]:
         wanted = validated(TradeFilter, currency=currency).currency
         context = info.context
+        services = context.services
         try:
-            async with context.services.broadcaster.subscribe(wanted) as subscriber:
+            # Subscribed before the replay is read: what is placed meanwhile waits in the queue,
+            # and the replayed positions are skipped there.
+            async with services.broadcaster.subscribe(wanted) as subscriber:
+                last = 0
+                if after is not None:
+                    last = await _resume_from(services, after)
+                    async for event in services.feed.replay(last, wanted):
+                        yield Trade.from_record(event.trade, trader=event.user)
+                        last = event.trade.seq or last
                 async for event in subscriber.events():
-                    yield Trade.from_record(event.trade, trader=event.user)
+                    if (event.trade.seq or 0) > last:
+                        yield Trade.from_record(event.trade, trader=event.user)
         except SlowConsumerError as error:
             await _close_socket(context, SLOW_CONSUMER_CLOSE_CODE, str(error))
+
+
+async def _resume_from(services: Services, after: str) -> int:
+    """The position to resume after: BAD_USER_INPUT if it is none the feed gave out, FEED_GAP if
+    more trades came since than a resumption replays (the client refetches instead)."""
+    position = int(after) if after.isdigit() and len(after) <= MAX_SEQ_DIGITS else None
+    newest = await services.feed.newest()
+    if position is None or position > newest:
+        raise BadUserInput(f"after: {after!r} is not a position of the feed", argument="after")
+    if newest - position > services.settings.feed_max_replay:
+        raise FeedGap(
+            f"more than {services.settings.feed_max_replay} trades were placed after {after}: "
+            "refetch the trades, then subscribe without after",
+            argument="after",
+        )
+    return position
 
 
 async def _close_socket(context: Context, code: int, reason: str) -> None:

@@ -1,4 +1,5 @@
-"""`addTrades`: validate the whole batch, authorize it, write it at once, publish on commit."""
+"""`addTrades`: validate the whole batch, authorize it, write it at once; the relay places the
+committed trades in the live feed."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from sqlalchemy.exc import IntegrityError
 from db import idempotency, trades, users
 from db.records import TradeRecord, UserRecord
 from db.types import utcnow
-from events.fanout import TradeEvent
 from schema.errors import BadUserInput, Conflict, Forbidden
 from schema.inputs import TradeInput
 from schema.models import TradeCreate
@@ -81,7 +81,7 @@ async def add_trades(
                 previous := await _replay(session, viewer, key, request_hash, ttl)
             ):
                 return previous
-            traders = await _traders(session, batch)
+            await _check_traders(session, batch)
             added = await trades.insert_trades(
                 session,
                 [
@@ -103,10 +103,9 @@ async def add_trades(
                     request_hash=request_hash,
                     trade_ids=[t.id for t in added],
                 )
-            # Published only if the commit succeeds; an exception before it rolls back whole.
-            events = [TradeEvent(t, traders[t.user_id]) for t in added]
-            async with services.broadcaster.publish_after(events):
-                await session.commit()
+            # The trades are their own outbox entries: the relay places them once committed.
+            await session.commit()
+        services.relay.trades_committed()
     except IntegrityError:
         if key is None:
             raise
@@ -135,8 +134,8 @@ async def _replay(
     return [by_id[trade_id] for trade_id in found.trade_ids if trade_id in by_id]
 
 
-async def _traders(session: Any, batch: list[TradeCreate]) -> dict[int, UserRecord]:
-    """The users the trades are for, by id; BAD_USER_INPUT for an id with no user."""
+async def _check_traders(session: Any, batch: list[TradeCreate]) -> None:
+    """BAD_USER_INPUT for a trade whose user id has no user."""
     wanted = {t.user_id for t in batch if t.user_id is not None}
     found = {u.id: u for u in await users.users_by_ids(session, list(wanted))}
     for index, trade in enumerate(batch):
@@ -144,4 +143,3 @@ async def _traders(session: Any, batch: list[TradeCreate]) -> dict[int, UserReco
             raise BadUserInput(
                 f"trades[{index}].userId: there is no user {trade.user_id}", argument="trades"
             )
-    return found

@@ -58,6 +58,12 @@ class RateLimited(PublicError):
     code = "RATE_LIMITED"
 
 
+class FeedGap(PublicError):
+    """A live feed cannot resume where the client asked: it refetches, then subscribes afresh."""
+
+    code = "FEED_GAP"
+
+
 def is_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
     return original is not None and not isinstance(original, GraphQLError)

@@ -165,6 +165,8 @@ class TradeRead(BaseModel):
     price: Decimal
     amount: Decimal
     created_at: datetime
+    # The trade's place in the live feed, as the schema serves it (None until placed).
+    seq: str | None = None
 
 
 class DegreeRead(BaseModel):

@@ -81,6 +81,13 @@ class Trade:
     price: Decimal
     amount: Decimal
     created_at: datetime
+    seq: str | None = strawberry.field(
+        description=(
+            "Position in the live feed's delivery order, once the trade's batch has been "
+            "delivered; pass the last one seen to tradeAdded(after:) to resume."
+        ),
+        default=None,
+    )
     # Set on live events, which carry their trader: no lookup per subscriber.
     trader: strawberry.Private[UserRecord | None] = None
 
@@ -94,6 +101,7 @@ class Trade:
             price=record.price,
             amount=record.amount,
             created_at=record.created_at,
+            seq=None if record.seq is None else str(record.seq),
             trader=trader,
         )
 

@@ -68,12 +68,17 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def start_uvicorn(
-    database_url: str, log: Path, *, launcher: str = "web.server", **overrides: str
+    database_url: str,
+    log: Path,
+    *,
+    launcher: str = "web.server",
+    port: int | None = None,
+    **overrides: str,
 ) -> Server:
     """`python -m web.server` (uvicorn as deployed), configured only through environment
     variables; `launcher="uvicorn"` for plain uvicorn (`main:app`), without the launcher's
-    connection limits."""
-    port = free_port()
+    connection limits. `port`: a given one (a restart where the last process listened)."""
+    port = port or free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,

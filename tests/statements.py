@@ -4,26 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+# Set inside the block, and so in the tasks it starts (a request's): the app's background tasks
+# (the feed's poll, the relay) were started before and are not counted.
+_recording: ContextVar[list[str] | None] = ContextVar("recording", default=None)
+
 
 @contextmanager
 def recorded_statements(*engines: AsyncEngine) -> Iterator[list[str]]:
     """The SQL statements the engines (`services.engine` for the general path,
-    `services.reader` for compiled queries) execute inside the block."""
+    `services.reader` for compiled queries) execute inside the block, for its own work."""
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not statement.lstrip().upper().startswith("PRAGMA"):
+        if _recording.get() is statements and not statement.lstrip().upper().startswith("PRAGMA"):
             statements.append(statement)
 
     for engine in engines:
         event.listen(engine.sync_engine, "before_cursor_execute", record)
+    token = _recording.set(statements)
     try:
         yield statements
     finally:
+        _recording.reset(token)
         for engine in engines:
             event.remove(engine.sync_engine, "before_cursor_execute", record)

@@ -287,10 +287,12 @@ async def snapshot(services: Services) -> dict[str, list[tuple[Any, ...]]]:
 
 
 @pytest.fixture
-async def accounts(api: Api) -> Accounts:
+async def accounts(api: Api, services: Services) -> Accounts:
     alice = await sign_up(api, "alice@example.com", "Alice")
     bob = await sign_up(api, "bob@example.com", "Bob")
     body = await api.gql(ADD, {"t": [trade(currency="ETH")]}, token=bob.token)
+    # Settled before the snapshot: the trade placed in the feed, the welcomes sent.
+    await services.jobs.drain()
     return Accounts(alice, bob, body["data"]["addTrades"][0]["id"])
 
 

@@ -4,28 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from datetime import timedelta
 
 from arq import ArqRedis, create_pool
 from arq.connections import RedisSettings
-from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import jobs
-from workers.queue import RECORDED, new_job
+from db.types import utcnow
+from workers.queue import JobQueue
 
-# A request waits this long at most for Redis to take a job (a hung server answers never).
+# The relay waits this long at most for Redis to take a job (a hung server answers never).
 ENQUEUE_TIMEOUT_SECONDS = 2
+# A recorded job unfinished this long after it was enqueued is handed to arq again, idempotently.
+RECOVER_AFTER = timedelta(seconds=30)
+RECOVER_BATCH = 100
 
 
-class EnqueueError(Exception):
-    """Redis did not take the job; its record, if it has one, says failed."""
-
-
-class ArqJobs:
-    """Records a job if it has a record, then puts it in arq's queue in Redis."""
+class ArqJobs(JobQueue):
+    """Puts the jobs the relay hands on in arq's queue in Redis, under their own ids."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], redis_url: str) -> None:
-        self._sessions = sessions
+        super().__init__(sessions)
         # One connection attempt per call: arq's default retries for seconds, holding the request.
         self._redis_settings = dataclasses.replace(
             RedisSettings.from_dsn(redis_url), conn_retries=0
@@ -33,19 +33,22 @@ class ArqJobs:
         self._pool: ArqRedis | None = None
         self._connecting = asyncio.Lock()
 
-    async def enqueue(self, kind: str, *, user_id: int) -> str:
-        job_id, argument = await new_job(self._sessions, kind, user_id)
-        try:
-            async with asyncio.timeout(ENQUEUE_TIMEOUT_SECONDS):
-                pool = await self._connection()
-                # Under our id, so arq drops a second enqueue of the same job.
-                await pool.enqueue_job(kind, argument, _job_id=job_id)
-        except (RedisError, OSError) as error:  # OSError: refused, reset, timed out
-            if kind in RECORDED:
-                async with self._sessions.begin() as session:
-                    await jobs.finish_job(session, job_id, result=None, error="could not be queued")
-            raise EnqueueError(f"Redis did not take the {kind} job") from error
-        return job_id
+    async def dispatch(self, kind: str, job_id: str, argument: str | int) -> None:
+        async with asyncio.timeout(ENQUEUE_TIMEOUT_SECONDS):
+            pool = await self._connection()
+            # Under our id, so arq drops a second enqueue of the same job (a relay that died
+            # between handing it on and deleting its outbox message).
+            await pool.enqueue_job(kind, argument, _job_id=job_id)
+
+    async def recover(self) -> None:
+        """Recorded jobs unfinished for a while are enqueued again under their ids: arq drops
+        each one it still holds, and queues those a Redis restarted without its data lost."""
+        async with self._sessions() as session:
+            lost = await jobs.unfinished(
+                session, enqueued_before=utcnow() - RECOVER_AFTER, limit=RECOVER_BATCH
+            )
+        for job_id, kind in lost:
+            await self.dispatch(kind, job_id, job_id)
 
     async def _connection(self) -> ArqRedis:
         # Connected on first use, not at start-up: the API starts, and serves, with Redis down.
@@ -53,9 +56,6 @@ class ArqJobs:
             if self._pool is None:
                 self._pool = await create_pool(self._redis_settings)
             return self._pool
-
-    async def drain(self) -> None:
-        """Nothing to wait for: the jobs run in the arq worker processes."""
 
     async def close(self) -> None:
         if self._pool is not None:

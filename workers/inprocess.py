@@ -12,13 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from settings import Settings
 from workers.purge import PURGE_INTERVAL, purge_expired
-from workers.queue import FUNCTIONS, new_job
+from workers.queue import FUNCTIONS, JobQueue
 from workers.welcome import DatabaseSender, Sender
 
 logger = logging.getLogger(__name__)
 
 
-class InProcessJobs:
+class InProcessJobs(JobQueue):
     """Runs each job as a task of this event loop, retried as arq would, and purges hourly."""
 
     def __init__(
@@ -27,12 +27,12 @@ class InProcessJobs:
         sessions: async_sessionmaker[AsyncSession],
         sender: Sender | None = None,
     ) -> None:
+        super().__init__(sessions)
         self._ctx: dict[str, Any] = {
             "settings": settings,
             "sessions": sessions,
             "sender": sender or DatabaseSender(),
         }
-        self._sessions = sessions
         self._tasks: set[asyncio.Task[None]] = set()
         self._purging: asyncio.Task[None] | None = None
 
@@ -45,12 +45,10 @@ class InProcessJobs:
         """Purge expired rows every hour until closed: the arq worker's cron job, in-process."""
         self._purging = asyncio.create_task(self._purge_periodically(), name="purge_expired")
 
-    async def enqueue(self, kind: str, *, user_id: int) -> str:
-        job_id, argument = await new_job(self._sessions, kind, user_id)
+    async def dispatch(self, kind: str, job_id: str, argument: str | int) -> None:
         task = asyncio.create_task(self._run(kind, job_id, argument), name=f"job:{kind}:{job_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return job_id
 
     async def _run(self, kind: str, job_id: str, argument: object) -> None:
         """Call the job as arq does: its id and try number in ctx, again after each Retry."""
@@ -74,7 +72,9 @@ class InProcessJobs:
                 logger.exception("purging expired rows failed")
 
     async def drain(self) -> None:
-        """Wait for the jobs already started (used at shutdown and by tests)."""
+        """Run the jobs committed so far and wait for them (used at shutdown and by tests)."""
+        if self.outbox is not None:
+            await self.outbox.deliver()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 

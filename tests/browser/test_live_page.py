@@ -19,9 +19,16 @@ import pytest
 from main import create_app
 from settings import Settings
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings
-from tests.databases import ROOT, sqlite_url
+from tests.databases import ROOT, copy_sqlite, sqlite_url
 from tests.node import install_node_tool, needed
-from tests.servers import Server, sqlite_server
+from tests.servers import (
+    Server,
+    graphql_data,
+    sqlite_server,
+    start_uvicorn,
+    stop,
+    wait_until_serving,
+)
 
 DRIVER_DIRECTORY = ROOT / "tests" / "browser"
 ARTIFACTS = DRIVER_DIRECTORY / "artifacts"  # git-ignored; CI keeps it
@@ -145,6 +152,73 @@ def test_a_trade_added_in_one_browser_reaches_the_tape_of_another(
         "cookies": [],
         "watcher": "live",
     }
+
+
+def test_the_tape_resumes_over_a_restart_without_missing_a_trade(
+    chromium: str, driver: Path, sqlite_template: Path, tmp_path: Path
+) -> None:
+    """The page's graphql-ws client retries and resubscribes after the last seq it saw: trades
+    committed while its server was down (through another process on the same database) reach
+    the tape as live trades, once each, with no refetch."""
+    node = shutil.which("node")
+    assert node is not None
+    database = copy_sqlite(sqlite_template, tmp_path / "server.db")
+    first = start_uvicorn(database, tmp_path / "first.log")
+    wait_until_serving(first)
+    port = int(first.base_url.rsplit(":", 1)[1])
+    token = _prepare(first)
+    config = {
+        "baseUrl": first.base_url,
+        "chromium": chromium,
+        "watcher": {"email": WATCHER["email"], "password": PASSWORD},
+    }
+    page = subprocess.Popen(  # noqa: S603 - a fixed command line
+        [node, str(driver.parent / "resume.mjs"), json.dumps(config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    other: Server | None = None
+    try:
+        assert page.stdin is not None and page.stdout is not None
+        assert json.loads(page.stdout.readline()) == {"ready": True}
+
+        def seen(*ids: int) -> dict[str, Any]:
+            page.stdin.write(json.dumps({"wait": list(ids)}) + "\n")  # type: ignore[union-attr]
+            page.stdin.flush()  # type: ignore[union-attr]
+            answer: dict[str, Any] = json.loads(page.stdout.readline())  # type: ignore[union-attr]
+            return answer
+
+        before = _add_trade(first.base_url, token, "1")
+        assert seen(before)["seen"] == [{"id": before, "source": "live"}]
+
+        first.process.kill()  # kill -9: no close frame, the page finds out by itself
+        first.process.wait()
+        other = start_uvicorn(database, tmp_path / "other.log")
+        wait_until_serving(other)
+        missed = [_add_trade(other.base_url, token, price) for price in ("2", "3")]
+        first = start_uvicorn(database, tmp_path / "restarted.log", port=port)
+        wait_until_serving(first)
+        after = seen(*missed)
+        assert after["seen"] == [{"id": i, "source": "live"} for i in missed], after
+        assert after["connection"] == "live"
+        assert after["problems"] == []
+    finally:
+        page.kill()
+        page.communicate()  # reaps it and closes its pipes
+        for server in (first, other):
+            if server is not None:
+                stop(server.process)
+
+
+def _add_trade(base_url: str, token: str, price: str) -> int:
+    data = graphql_data(
+        base_url,
+        token,
+        "mutation($t: [TradeInput!]!) { addTrades(trades: $t) { id } }",
+        t=[{"currency": "BTC", "side": "BUY", "price": price, "amount": "1"}],
+    )
+    return int(data["addTrades"][0]["id"])
 
 
 def _client(settings: Settings) -> httpx.AsyncClient:

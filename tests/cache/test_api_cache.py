@@ -78,14 +78,14 @@ async def test_one_users_email_never_reaches_another_from_the_cache(
     try:
         if path == "general":
             # What non-admins' record entries hold: no email at all.
-            pattern = "trading:cache:v1:users:public:*"
+            pattern = "trading:cache:v2:users:public:*"
             keys = [k async for k in redis.scan_iter(match=pattern)]
             assert keys
             for value in await redis.mget(keys):
                 assert value is not None and b"@example.com" not in value
         else:
             # One response per viewer (they select `email`): alice, bob, the admin.
-            keys = [k async for k in redis.scan_iter(match="trading:cache:v1:compiled:*")]
+            keys = [k async for k in redis.scan_iter(match="trading:cache:v2:compiled:*")]
             assert len(keys) == 3
             values = await redis.mget(keys)
             assert sum(b"alice@example.com" in v and b"bob@example.com" in v for v in values) == 1

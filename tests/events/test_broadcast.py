@@ -99,17 +99,6 @@ async def test_results_held_are_capped_whatever_subscribers_do() -> None:
     assert not await share(results, 2)
 
 
-async def test_publish_after_publishes_only_when_the_block_succeeds() -> None:
-    broadcaster = Broadcaster(queue_size=10)
-    async with broadcaster.subscribe() as subscriber:
-        with pytest.raises(RuntimeError):
-            async with broadcaster.publish_after([event(1)]):
-                raise RuntimeError("commit failed")
-        async with broadcaster.publish_after([event(2)]):
-            pass
-        assert await next_id(subscriber.events()) == 2
-
-
 class Closes:
     """What a tracked socket was closed with."""
 
@@ -155,7 +144,7 @@ async def test_sockets_are_counted_per_user_until_untracked_or_ended() -> None:
     broadcaster.track_socket(4, live_socket(closes, expires_in=60, user_id=8))
     assert (broadcaster.open_sockets(7), broadcaster.open_sockets(8)) == (3, 1)
     broadcaster.untrack_socket(1)
-    broadcaster.end_sessions(SessionsEnded(user_id=8))
+    await broadcaster.end_sessions(SessionsEnded(user_id=8))
     await asyncio.sleep(0)
     assert (broadcaster.open_sockets(7), broadcaster.open_sockets(8)) == (2, 0)
     assert closes.seen == [(4403, "Session ended")]
@@ -168,7 +157,7 @@ async def test_redis_listener_resubscribes_after_its_connection_is_killed(redis_
     try:
         async with broadcaster.subscribe() as subscriber, Redis.from_url(redis_url) as admin:
             events = subscriber.events()
-            broadcaster.publish([event(1)])
+            broadcaster.publish_trades([event(1)])
             assert await next_id(events) == 1
             ours = [c for c in await admin.client_list() if c["name"] == CLIENT_NAME]
             assert ours, "the broadcaster's connections are named"
@@ -181,7 +170,7 @@ async def test_redis_listener_resubscribes_after_its_connection_is_killed(redis_
                 if listeners == 1:
                     break
                 await asyncio.sleep(0.1)
-            broadcaster.publish([event(2)])
+            broadcaster.publish_trades([event(2)])
             assert await next_id(events) == 2
     finally:
         await broadcaster.close()

@@ -45,7 +45,7 @@ async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, frozenset[tuple[s
 
 
 async def test_counters_move_with_client_requests(database_url: str) -> None:
-    async with serve(make_settings(database_url)) as (client, _):
+    async with serve(make_settings(database_url)) as (client, app):
         api = Api(client)
         _, token = await api.signup("metrics@example.com", "Metered")
         before = await scrape(client)
@@ -55,6 +55,7 @@ async def test_counters_move_with_client_requests(database_url: str) -> None:
             assert "errors" not in body
         body = await api.gql(ADD_TRADES, {"t": [TRADE]}, token=token)  # Strawberry's path
         assert "errors" not in body
+        await app.state.services.relay.deliver()  # placed in the feed: published
         body = await api.gql("query Stats { cacheStats { hits } }", token=token)
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 

@@ -3,10 +3,12 @@ the jobs; their records in the database tell the outcome, Redis or no Redis."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from arq.connections import RedisSettings, create_pool
+from arq.constants import default_queue_name
 from arq.jobs import Job as ArqJob
 from arq.jobs import JobStatus as ArqStatus
 from redis.asyncio import Redis
@@ -82,6 +84,7 @@ async def test_report_is_queued_in_redis_and_completed_by_the_worker(
     user_id, token = await api.signup("alice@example.com", "Alice")
     await added(api, token, BTC_AND_ETH)
     job_id = await request_report(api, token)
+    await services.relay.deliver()  # as the relay does right after the commit
 
     # In Redis under the record's id (so arq drops a second enqueue), waiting for a worker.
     redis = await create_pool(RedisSettings.from_dsn(redis_url))
@@ -193,3 +196,31 @@ async def test_registration_welcome_is_sent_by_the_worker_once(
     assert "Hello Alice" in welcome.body
     # Welcomes have no job record: the jobs table is for jobs users poll.
     assert await all_rows(services, Job) == []
+
+
+async def test_a_job_redis_lost_is_queued_again_and_runs_once(
+    api: Api, services: Services, settings: Settings, redis_url: str
+) -> None:
+    """Redis restarted without its data: the record, still queued, is handed to arq again."""
+    _, token = await api.signup("alice@example.com", "Alice")
+    job_id = await request_report(api, token)
+    await services.relay.deliver()
+    async with Redis.from_url(redis_url) as redis:
+        await redis.flushdb()
+    await services.jobs.recover()  # too soon: a job is given time before it counts as lost
+    pool = await create_pool(RedisSettings.from_dsn(redis_url))
+    try:
+        assert await ArqJob(job_id, pool).status() is ArqStatus.not_found
+        async with services.sessions.begin() as session:
+            record = await session.get(Job, job_id)
+            assert record is not None
+            record.enqueued_at -= timedelta(minutes=1)
+        await services.jobs.recover()
+        await services.jobs.recover()  # twice: arq drops the second
+        assert await ArqJob(job_id, pool).status() is ArqStatus.queued
+        assert await pool.zcard(default_queue_name) == 1
+    finally:
+        await pool.aclose()
+    worker = await run_worker(settings)
+    assert (worker.jobs_complete, worker.jobs_failed) == (1, 0)
+    assert (await read_job(api, token, job_id))["status"] == "COMPLETE"

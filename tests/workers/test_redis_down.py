@@ -1,15 +1,23 @@
-"""REDIS_URL points where nothing listens: registration and trades still succeed; a report fails
-visibly."""
+"""REDIS_URL points where nothing listens: registration and trades still succeed, and the jobs
+they commit wait in the outbox until Redis takes them."""
 
 from __future__ import annotations
 
-import pytest
+import subprocess
+import time
 
-from db.models import Job, Notification
+import pytest
+from arq.connections import RedisSettings, create_pool
+from arq.jobs import Job as ArqJob
+from arq.jobs import JobStatus as ArqStatus
+from redis import Redis
+from redis.exceptions import RedisError
+
+from db.models import Job, Notification, OutboxMessage
 from services import Services
 from settings import Settings
 from tests.conftest import Api, make_settings
-from tests.graphql.helpers import REQUEST_TRADE_REPORT, added, error_code, trade
+from tests.graphql.helpers import REQUEST_TRADE_REPORT, added, trade
 from tests.workers.conftest import all_rows
 
 
@@ -18,32 +26,71 @@ def settings(database_url: str, closed_port: int) -> Settings:
     return make_settings(database_url, redis_url=f"redis://127.0.0.1:{closed_port}/0")
 
 
-async def test_registration_succeeds_without_its_welcome(
-    api: Api, services: Services, caplog: pytest.LogCaptureFixture
-) -> None:
+def start_redis(port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(  # noqa: S603 - a fixed command
+        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],  # noqa: S607
+        stdout=subprocess.DEVNULL,
+    )
+    client = Redis(port=port, socket_connect_timeout=0.2)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            client.ping()
+            return process
+        except RedisError:
+            time.sleep(0.05)
+    process.kill()
+    pytest.fail("redis-server did not start")
+
+
+async def test_registration_succeeds_and_its_welcome_waits(api: Api, services: Services) -> None:
     user = await api.register("alice@example.com", "Alice")
     token = await api.token("alice@example.com")
     me = await api.gql("{ me { id name } }", token=token)
     assert me == {"data": {"me": {"id": user["id"], "name": "Alice"}}}
-    assert "could not queue the welcome notification" in caplog.text
+    await services.relay.deliver()
     assert await all_rows(services, Notification) == []
+    [waiting] = await all_rows(services, OutboxMessage)
+    assert waiting.payload["kind"] == "send_welcome"
 
 
-async def test_report_that_cannot_be_queued_is_recorded_as_failed(
-    api: Api, services: Services
+async def test_a_report_requested_while_redis_is_down_is_queued_and_runs_once_it_is_back(
+    api: Api, services: Services, settings: Settings
 ) -> None:
     _, token = await api.signup("alice@example.com", "Alice")
     body = await api.gql(REQUEST_TRADE_REPORT, token=token)
-    assert error_code(body) == "INTERNAL_SERVER_ERROR"
+    assert body["data"]["requestTradeReport"]["status"] == "QUEUED", body
+    job_id = body["data"]["requestTradeReport"]["id"]
+    await services.relay.deliver()
     [record] = await all_rows(services, Job)
-    assert (record.status, record.error) == ("failed", "could not be queued")
+    assert (record.id, record.status, record.error) == (job_id, "queued", None)
+    assert len(await all_rows(services, OutboxMessage)) == 2  # the welcome and the report
+
+    assert settings.redis_url is not None
+    redis = start_redis(int(settings.redis_url.split(":")[-1].split("/")[0]))
+    try:
+        await services.relay.deliver()
+        assert await all_rows(services, OutboxMessage) == []
+        pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+        try:
+            assert await ArqJob(job_id, pool).status() is ArqStatus.queued
+        finally:
+            await pool.aclose()
+    finally:
+        redis.terminate()
+        redis.wait(10)
 
 
-async def test_trades_commit_though_live_trades_cannot_be_published(
+async def test_trades_commit_and_are_placed_though_redis_is_down(
     api: Api, services: Services
 ) -> None:
-    """Pub/sub is at most once: the events are dropped (and logged), the batch is kept."""
+    """The feed lives in the database: Redis only carries it between processes."""
     _, token = await api.signup("alice@example.com", "Alice")
-    [new] = await added(api, token, [trade("BTC")])
-    listed = await api.gql("{ trades { id } }", token=token)
-    assert listed == {"data": {"trades": [{"id": new["id"]}]}}
+    async with services.broadcaster.subscribe() as subscriber:
+        [new] = await added(api, token, [trade("BTC")])
+        await services.relay.deliver()
+        events = subscriber.events()
+        event = await anext(events)
+        assert (event.trade.id, event.trade.seq) == (new["id"], 1)
+    listed = await api.gql("{ trades { id seq } }", token=token)
+    assert listed == {"data": {"trades": [{"id": new["id"], "seq": "1"}]}}

@@ -6,12 +6,15 @@
 (() => {
   const TAPE_ROWS = 100; // rows kept on the tape
   const CHART_POINTS = 60; // prices kept per currency
-  const RECENT_TRADES = 30; // loaded when the socket (re)connects, to fill any gap
+  const RECENT_TRADES = 30; // loaded when the tape starts, or after a gap it cannot resume over
   const SESSION_ENDED = 4403; // the server closes the socket of a signed-out session with it
-  const TRADE_FIELDS = "id currency side price amount createdAt user { name }";
+  const TRADE_FIELDS = "id seq currency side price amount createdAt user { name }";
   const RECENT = `query Recent($n: Int!) { trades(limit: $n) { ${TRADE_FIELDS} } }`;
   const ADD_TRADES = "mutation AddTrade($t: [TradeInput!]!) { addTrades(trades: $t) { id } }";
-  const TRADE_ADDED = `subscription Tape { tradeAdded { ${TRADE_FIELDS} } }`;
+  const TRADE_ADDED = `subscription Tape($after: String) {
+    tradeAdded(after: $after) { ${TRADE_FIELDS} }
+  }`;
+  const FEED_GAP = "FEED_GAP"; // too much was missed to replay: start afresh
   const SVG = "http://www.w3.org/2000/svg";
 
   const $ = (id) => document.getElementById(id);
@@ -19,6 +22,8 @@
   const charts = new Map(); // currency -> {points: [{id, price}], element}
   let client = null;
   let stopTape = null;
+  // The feed position of the last live trade: a reconnecting socket resumes after it.
+  let lastSeq = null;
 
   // --- HTTP -----------------------------------------------------------------------------------
 
@@ -144,17 +149,27 @@
         connected: () => {
           if (!current()) return;
           setConnection("live");
-          // Trades committed while the socket was down never reach it: fetch the latest.
-          loadRecent();
+          // A first connection fills the tape; a reconnection resumes after lastSeq instead.
+          if (lastSeq === null) loadRecent();
         },
         closed: () => current() && setConnection("reconnecting"),
       },
     });
     client = socket;
     stopTape = socket.subscribe(
-      { query: TRADE_ADDED },
+      // Read each time graphql-ws (re)sends the subscription, so a retry resumes where it was.
+      { query: TRADE_ADDED, variables: { get after() { return lastSeq; } } },
       {
-        next: ({ data }) => data && data.tradeAdded && add(data.tradeAdded, "live"),
+        next: ({ data, errors }) => {
+          if (errors && errors.some((e) => e.extensions && e.extensions.code === FEED_GAP)) {
+            lastSeq = null;
+            watch();
+            return;
+          }
+          if (!data || !data.tradeAdded) return;
+          if (data.tradeAdded.seq) lastSeq = data.tradeAdded.seq;
+          add(data.tradeAdded, "live");
+        },
         error: (error) => {
           if (error && error.code === SESSION_ENDED) ended("Your session has ended: sign in again.");
           else setConnection("error");
@@ -165,6 +180,7 @@
   }
 
   function stop() {
+    lastSeq = null;
     const current = client;
     client = null;
     if (stopTape) stopTape();
