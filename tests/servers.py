@@ -111,7 +111,9 @@ def uvicorn_servers(
     servers: list[Server] = []
     try:
         for log in logs:
-            servers.append(start_uvicorn(database_url, log, launcher=launcher, **overrides))
+            servers.append(
+                start_uvicorn(database_url, log, launcher=launcher, port=None, **overrides)
+            )
         for server in servers:
             wait_until_serving(server)
         yield servers
