@@ -190,10 +190,10 @@ async def test_a_pool_that_runs_dry_is_busy(restartable_postgres: OwnPostgres) -
 
 
 def test_asyncpg_confused_by_a_dying_connection_is_unavailable() -> None:
-    """"cannot switch to state 12": a connection that died under an operation (a restart, or the
-    race above), where SQLAlchemy usually flags it as a lost connection too. No server raises it
-    on demand, so it is made here, unflagged (the class alone must say it), and goes through
-    SQLAlchemy's own translation, as it does when raised."""
+    """asyncpg's "cannot switch to state 12": a connection that died under an operation (a
+    restart, or the race above), where SQLAlchemy usually flags it as a lost connection too.
+    No server raises it on demand, so it is made here, unflagged (the class alone must say it),
+    and goes through SQLAlchemy's own translation, as it does when raised."""
     confused = asyncpg.InternalClientError("cannot switch to state 12; another operation (2)")
     with pytest.raises(AsyncAdapt_asyncpg_dbapi.Error) as adapted:
         AsyncAdapt_asyncpg_connection._handle_exception_no_connection(
