@@ -23,6 +23,19 @@ USER = "postgres"
 OPTIONS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 
 
+def program(name: str) -> str | None:
+    """A PostgreSQL program from PATH, else from Debian's versioned directories (the newest):
+    its packages put only wrappers of the client programs on PATH, not initdb or pg_ctl."""
+    found = shutil.which(name)
+    if found is not None:
+        return found
+    candidates = sorted(
+        Path("/usr/lib/postgresql").glob(f"*/bin/{name}"),
+        key=lambda path: int(path.parts[-3]) if path.parts[-3].isdigit() else 0,
+    )
+    return str(candidates[-1]) if candidates else None
+
+
 def _as_postgres(*command: str) -> list[str]:
     if os.geteuid() == 0:  # PostgreSQL refuses to run as root
         return ["runuser", "-u", USER, "--", *command]
@@ -42,9 +55,9 @@ class OwnPostgres:
     @staticmethod
     def available() -> str | None:
         """Why it cannot run here, or None."""
-        missing = [name for name in ("initdb", "pg_ctl", "createdb") if shutil.which(name) is None]
+        missing = [name for name in ("initdb", "pg_ctl", "createdb") if program(name) is None]
         if missing:
-            return f"not on PATH: {', '.join(missing)}"
+            return f"PostgreSQL's programs not found: {', '.join(missing)}"
         if os.geteuid() == 0 and shutil.which("runuser") is None:
             return "running as root without runuser"
         return None
@@ -93,13 +106,14 @@ class OwnPostgres:
         # output, and this process would wait for that pipe to close as long as the server runs.
         self._run("pg_ctl", action, "-D", str(self.data), "-w" if wait else "-W", *arguments)
 
-    def _run(self, *command: str) -> None:
-        done = subprocess.run(  # noqa: S603 - fixed programs, the test's own arguments
+    def _run(self, name: str, *arguments: str) -> None:
+        command = (program(name) or name, *arguments)
+        done = subprocess.run(  # noqa: S603 - PostgreSQL's programs, the test's own arguments
             _as_postgres(*command), capture_output=True, text=True, timeout=60, check=False
         )
         if done.returncode != 0:
             log = self.log.read_text(errors="replace") if self.log.exists() else ""
-            raise RuntimeError(f"{command[0]} {command[1]} failed:\n{done.stderr}\n{log}")
+            raise RuntimeError(f"{name} {arguments[0]} failed:\n{done.stderr}\n{log}")
 
 
 @contextmanager
