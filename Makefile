@@ -14,7 +14,7 @@ $(UV):
 
 install: $(UV)
 	@echo "- installing dependencies from uv.lock into .venv"
-	@$(UV) sync --frozen --quiet
+	@$(UV) sync --frozen --quiet --compile-bytecode
 
 run: install
 	@$(RUN) python manage.py prepare

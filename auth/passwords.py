@@ -8,15 +8,22 @@ every thread and core at once. Callers hold no database connection while they wa
 
 from __future__ import annotations
 
+from functools import cache
+
 import anyio
 import anyio.to_thread
 from passlib.context import CryptContext
 
 _context = CryptContext(schemes=["argon2"], argon2__type="ID", deprecated="auto")
 
-# Verified when the email is unknown, so a wrong email costs as long as a wrong password and
-# response times do not reveal which accounts exist.
-_DUMMY_HASH = _context.hash("not-a-real-password")
+
+@cache
+def _dummy_hash() -> str:
+    """Verified when the email is unknown, so a wrong email costs as long as a wrong password and
+    response times do not reveal which accounts exist. Made on first use, in a worker thread:
+    at import it was a full argon2 hash (64 MiB, a tenth of a second of CPU or more) before the
+    process could answer anything."""
+    return str(_context.hash("not-a-real-password"))
 
 
 class PasswordHasher:
@@ -30,6 +37,10 @@ class PasswordHasher:
 
     async def verify(self, password: str, password_hash: str | None) -> bool:
         matches = await anyio.to_thread.run_sync(
-            _context.verify, password, password_hash or _DUMMY_HASH, limiter=self._threads
+            _verify, password, password_hash, limiter=self._threads
         )
         return matches and password_hash is not None
+
+
+def _verify(password: str, password_hash: str | None) -> bool:
+    return bool(_context.verify(password, password_hash or _dummy_hash()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from typing import Any, Literal
 
 from sqlalchemy import event, exc
@@ -36,6 +37,26 @@ def engine_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
+# SQLSTATEs of a PostgreSQL server going away, not there yet, or out of connection slots
+# (errcodes-appendix): class 08 is "connection exception" (08003 connection does not exist,
+# 08006 connection failure...); 57P01 admin shutdown (`pg_ctl stop -m fast`, a terminated
+# backend), 57P02 crash shutdown (another backend crashed), 57P03 cannot connect now ("the
+# database system is shutting down", "... is starting up", "... is in recovery mode"); 53300 too
+# many connections. asyncpg's exceptions carry `sqlstate`, and so do SQLAlchemy's wrappers of them.
+UNAVAILABLE_SQLSTATE_CLASSES = ("08",)
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+# SQLite's primary result codes for a database file locked by another writer beyond the busy
+# timeout, unreadable, unopenable or full: the file's state, not the statement's fault (a syntax
+# error or a missing table is SQLITE_ERROR, 1: a bug).
+SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN = 5, 6, 10, 13, 14
+UNAVAILABLE_SQLITE_CODES = frozenset(
+    {SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN}
+)
+# How far down a driver error's chain of causes to look (SQLAlchemy's adapter error, then
+# asyncpg's, then the socket error under it).
+CAUSE_DEPTH = 4
+
+
 def is_busy(error: BaseException) -> bool:
     """No pooled connection came free within DB_POOL_TIMEOUT_SECONDS: the database is fine, this
     process has more work in flight than connections."""
@@ -49,18 +70,52 @@ def is_lost_connection(error: BaseException) -> bool:
 
 
 def is_unavailable(error: BaseException) -> bool:
-    """The database could not be reached or dropped the connection (an outage, not a full pool)."""
-    if isinstance(error, OSError):  # refused, unreachable, timed out
+    """The database could not be reached, dropped the connection, is shutting down or starting
+    up, or has no connection slot left: an outage that retrying later heals, not a bug.
+
+    Decided by the driver's error (SQLSTATE, SQLite result code, class), never by SQLAlchemy's
+    wrapper class: asyncpg's "the database system is shutting down" arrives as a plain
+    DBAPIError, and an InterfaceError may be a wrong argument count (a bug)."""
+    if not isinstance(error, exc.DBAPIError):
+        return _driver_unavailable(error)  # a socket's error, or the driver's own unwrapped
+    # SQLAlchemy found the connection closed under the statement (asyncpg's InterfaceError
+    # "connection is closed" among others) and has thrown the pool's connections away.
+    return error.connection_invalidated or any(map(_driver_unavailable, _causes(error.orig)))
+
+
+def _causes(error: BaseException | None) -> list[BaseException]:
+    """The driver's error and what it was raised from: SQLAlchemy's asyncpg adapter wraps
+    asyncpg's exception, which may wrap the socket's."""
+    chain: list[BaseException] = []
+    while error is not None and len(chain) < CAUSE_DEPTH and error not in chain:
+        chain.append(error)
+        error = error.__cause__
+    return chain
+
+
+def _driver_unavailable(error: BaseException) -> bool:
+    if isinstance(error, OSError):  # refused, reset, unreachable, connect timed out
         return True
-    return isinstance(error, exc.DBAPIError) and (
-        error.connection_invalidated or isinstance(error, exc.OperationalError | exc.InterfaceError)
-    )
+    sqlstate = getattr(error, "sqlstate", None)
+    if isinstance(sqlstate, str) and (
+        sqlstate.startswith(UNAVAILABLE_SQLSTATE_CLASSES) or sqlstate in UNAVAILABLE_SQLSTATES
+    ):
+        return True
+    sqlite_code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(sqlite_code, int) and (sqlite_code & 0xFF) in UNAVAILABLE_SQLITE_CODES:
+        return True
+    # asyncpg's protocol state machine confused by a connection that died under an operation
+    # ("cannot switch to state 12; another operation (2) is in progress"). Looked up only if
+    # asyncpg is loaded: no asyncpg error can exist before, and SQLite deployments never load it.
+    asyncpg = sys.modules.get("asyncpg")
+    return asyncpg is not None and isinstance(error, asyncpg.InternalClientError)
 
 
 def database_trouble(error: BaseException) -> Literal["busy", "unavailable"] | None:
     """Whether a failure is a state of the database rather than a bug: "busy" (no pooled
-    connection in time) or "unavailable" (unreachable); such states are answered 503 and logged
-    in one line, as they may last for many requests."""
+    connection in time) or "unavailable" (unreachable, restarting, out of slots); such states are
+    answered 503 with Retry-After (SERVER_BUSY, SERVICE_UNAVAILABLE in GraphQL) and logged in one
+    line, as they may last for many requests. The one classification every answer uses."""
     if is_busy(error):
         return "busy"
     return "unavailable" if is_unavailable(error) else None

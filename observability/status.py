@@ -5,15 +5,12 @@ from __future__ import annotations
 import asyncio
 import platform
 import time
-import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 
 import sqlalchemy
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from arq.constants import default_queue_name
 from redis.asyncio import Redis
 from sqlalchemy import text
@@ -57,6 +54,9 @@ class Jobs:
 
 @cache
 def versions() -> Versions:
+    # Imported when an admin first asks, as in migration_head: serving does not read it.
+    import tomllib
+
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     return Versions(
         app=project["version"],
@@ -68,6 +68,11 @@ def versions() -> Versions:
 
 @cache
 def migration_head() -> str | None:
+    # Alembic, with Mako and Pygments under it, was a sixth of `import main`, for this admin
+    # query alone (migrations run from manage.py): imported when first asked.
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini"))).get_current_head()
 
 

@@ -229,6 +229,8 @@ class GraphQLView(GraphQLRouter[Context, None]):
             response.headers["content-type"] = f"{response_data.media_type}; charset=utf-8"
             if response.status_code == 200:
                 response.status_code = response_data.status_code
+                if response_data.retry_after is not None:
+                    response.headers["Retry-After"] = str(response_data.retry_after)
         return response
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

@@ -20,9 +20,15 @@ logger = logging.getLogger("trading_api.errors")
 
 
 DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly"
+SERVICE_UNAVAILABLE_CODE = "SERVICE_UNAVAILABLE"
 # Too much work at once: the process's request limit, or no pooled connection in time.
 SERVER_BUSY = "The server is busy; try again shortly"
 SERVER_BUSY_CODE = "SERVER_BUSY"
+# What a client is told of each state of the database (db.engine.database_trouble): message, code.
+TROUBLE_ERRORS = {
+    "busy": (SERVER_BUSY, SERVER_BUSY_CODE),
+    "unavailable": (DATABASE_UNAVAILABLE, SERVICE_UNAVAILABLE_CODE),
+}
 
 
 class PublicError(GraphQLError):
@@ -93,10 +99,8 @@ class ErrorCodes(SchemaExtension):
         if is_unexpected(error):
             trouble = database_trouble(error.original_error) if error.original_error else None
             message, code = "Internal server error", "INTERNAL_SERVER_ERROR"
-            if trouble == "busy":
-                message, code = SERVER_BUSY, SERVER_BUSY_CODE
-            elif trouble == "unavailable":
-                message = DATABASE_UNAVAILABLE
+            if trouble is not None:
+                message, code = TROUBLE_ERRORS[trouble]
             return GraphQLError(
                 message,
                 nodes=error.nodes,

@@ -1,5 +1,5 @@
-"""HTTP answers for failures outside GraphQL execution (REST routes, the request's identity, the
-compiled path and load shedding): 503 when the process is busy or the database unreachable."""
+"""HTTP answers for a busy process or database trouble (REST routes, the request's identity, the
+compiled path, load shedding, and GraphQL results failed by it): 503 with Retry-After."""
 
 from __future__ import annotations
 
@@ -13,12 +13,15 @@ from sqlalchemy import exc
 
 from db.engine import database_trouble
 from observability.metrics import PREFIX
-from schema.errors import DATABASE_UNAVAILABLE, SERVER_BUSY, SERVER_BUSY_CODE
+from schema.errors import SERVER_BUSY, SERVER_BUSY_CODE, TROUBLE_ERRORS
 
 logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
 # Busy is transient: a slot or a pooled connection frees up within one request's time.
 BUSY_RETRY_AFTER_SECONDS = 1
+RETRY_AFTER = {"busy": BUSY_RETRY_AFTER_SECONDS, "unavailable": RETRY_AFTER_SECONDS}
+# The GraphQL error codes that say "try again later", and when.
+RETRY_AFTER_BY_CODE = {code: RETRY_AFTER[trouble] for trouble, (_, code) in TROUBLE_ERRORS.items()}
 GRAPHQL_PATHS = frozenset({"/graphql", "/graphql/"})
 
 DATABASE_FAILURES = Counter(
@@ -34,10 +37,13 @@ def _json(value: object) -> bytes:
 
 def busy_body(path: str) -> bytes:
     """A busy process's answer: a GraphQL error on the GraphQL endpoint, else REST's `detail`."""
+    return _trouble_body(path, SERVER_BUSY, SERVER_BUSY_CODE)
+
+
+def _trouble_body(path: str, message: str, code: str) -> bytes:
     if path in GRAPHQL_PATHS:
-        error = {"message": SERVER_BUSY, "extensions": {"code": SERVER_BUSY_CODE}}
-        return _json({"errors": [error]})
-    return _json({"detail": SERVER_BUSY})
+        return _json({"errors": [{"message": message, "extensions": {"code": code}}]})
+    return _json({"detail": message})
 
 
 def database_failure(error: BaseException, path: str, request_id: str | None) -> Response | None:
@@ -46,16 +52,12 @@ def database_failure(error: BaseException, path: str, request_id: str | None) ->
     reason = database_trouble(error)
     if reason is None:
         return None
-    if reason == "busy":
-        body, retry_after = busy_body(path), BUSY_RETRY_AFTER_SECONDS
-    else:
-        body, retry_after = _json({"detail": DATABASE_UNAVAILABLE}), RETRY_AFTER_SECONDS
     DATABASE_FAILURES.labels(reason).inc()
     logger.warning("database %s (request %s): %s", reason, request_id, error)
     return Response(
-        body,
+        _trouble_body(path, *TROUBLE_ERRORS[reason]),
         status.HTTP_503_SERVICE_UNAVAILABLE,
-        headers={"Retry-After": str(retry_after)},
+        headers={"Retry-After": str(RETRY_AFTER[reason])},
         media_type="application/json",
     )
 

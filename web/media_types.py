@@ -4,12 +4,19 @@ A client that accepts it (Apollo Client sends it first) gets it, and with it the
 specification gives: a request that fails before execution (parse, validation or variable
 errors) is a 400 with no `data` entry; field errors stay 200 with partial data. Clients that
 accept only `application/json` keep the legacy behaviour: 200 for every GraphQL result.
+
+Either way, a result that the database's trouble failed (SERVICE_UNAVAILABLE, SERVER_BUSY) is a
+503 with Retry-After, as every other answer to that trouble is, so that clients and proxies retry
+it as they retry any 503; except with partial data for a client that accepts
+`application/graphql-response+json`, which the specification requires to be a 2xx.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from web.errors import RETRY_AFTER_BY_CODE
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 
@@ -19,6 +26,7 @@ class GraphQLResponse(dict[str, Any]):
 
     media_type = "application/json"
     status_code = 200
+    retry_after: int | None = None  # seconds, for a 503
 
 
 def accepts_graphql_response_json(accept: str) -> bool:
@@ -35,12 +43,23 @@ def accepts_graphql_response_json(accept: str) -> bool:
 
 def graphql_response(result: Mapping[str, Any], accept: str) -> GraphQLResponse:
     response = GraphQLResponse(result)
+    errors = result.get("errors") or []
+    retry_after = max(filter(None, map(_retry_after, errors)), default=None)
     if not accepts_graphql_response_json(accept):
+        if retry_after is not None:
+            response.status_code, response.retry_after = 503, retry_after
         return response
     response.media_type = GRAPHQL_RESPONSE_JSON
-    errors = result.get("errors") or []
     # A request error has no data and errors without a path: nothing was executed.
     if result.get("data") is None and errors and not any(e.get("path") for e in errors):
         response.pop("data", None)
         response.status_code = 400
+    elif retry_after is not None and result.get("data") is None:
+        response.status_code, response.retry_after = 503, retry_after
     return response
+
+
+def _retry_after(error: Mapping[str, Any]) -> int | None:
+    """Seconds to wait before retrying, when the error's code says the database is in trouble."""
+    code = (error.get("extensions") or {}).get("code")
+    return RETRY_AFTER_BY_CODE.get(code) if isinstance(code, str) else None

@@ -6,22 +6,19 @@ import logging
 from typing import Any
 
 from arq import Retry
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from db.engine import database_trouble
 from settings import Settings
 
 logger = logging.getLogger(__name__)
 
-# Lost or refused connections, a database restarting or locked, a full pool, a time limit: the
-# next try may well work. OSError covers ConnectionError and TimeoutError (senders, time limits).
-TRANSIENT_ERRORS = (OSError, OperationalError, InterfaceError, PoolTimeoutError)
-
 
 def is_transient(error: BaseException) -> bool:
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, TRANSIENT_ERRORS)
+    """Lost or refused connections, a database restarting, locked or out of connection slots, a
+    full pool, a time limit: the next try may well work. The database's part is the API's own
+    classification (a 503 there); OSError covers ConnectionError and TimeoutError (senders, time
+    limits)."""
+    return isinstance(error, OSError) or database_trouble(error) is not None
 
 
 def retry_for(ctx: dict[str, Any], error: Exception, *, max_tries: int) -> Retry | None:

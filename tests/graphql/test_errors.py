@@ -13,8 +13,9 @@ import httpx
 import pytest
 
 from settings import Settings
-from tests.conftest import Api, make_settings, serve
+from tests.conftest import Api, error_codes, make_settings, serve
 from tests.graphql.conftest import Account
+from web.media_types import GRAPHQL_RESPONSE_JSON
 
 SECRET = "secret SQL details"
 ERROR_LOGGER = "trading_api.errors"
@@ -107,18 +108,48 @@ async def test_expected_errors_are_not_logged_as_incidents(
     assert [r for r in caplog.records if r.name == ERROR_LOGGER] == []
 
 
-async def test_database_outage_inside_a_resolver_says_so(
-    client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def refused(*_args: Any, **_kwargs: Any) -> Any:
-        raise ConnectionRefusedError(111, "Connect call failed ('10.0.0.5', 5432)")
+def refused(*_args: Any, **_kwargs: Any) -> Any:
+    raise ConnectionRefusedError(111, "Connect call failed ('10.0.0.5', 5432)")
 
+
+@pytest.mark.parametrize("accept", ["application/json", GRAPHQL_RESPONSE_JSON])
+async def test_database_outage_inside_a_resolver_is_a_503(
+    client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch, accept: str
+) -> None:
+    """Retried by clients and proxies as any 503 is, whichever media type they accept."""
     monkeypatch.setattr("db.trades.trade_page", refused)
-    response = await post(client, "{ trades { id } }", alice.token)
+    response = await client.post(
+        "/graphql",
+        json={"query": "{ trades { id } }"},
+        headers={"Authorization": f"Bearer {alice.token}", "Accept": accept},
+    )
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["data"] is None
     [error] = response.json()["errors"]
     assert error["message"] == "The database is unavailable; try again shortly"
-    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
     assert "10.0.0.5" not in response.text
+
+
+async def test_partial_data_stays_a_200_for_graphql_response_json(
+    client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GraphQL over HTTP: a response with data must be a 2xx; the error's code says retry."""
+    monkeypatch.setattr("db.trades.trades_by_ids", refused)
+    query = "{ me { name } trade(id: 1) { id } }"
+    headers = {"Authorization": f"Bearer {alice.token}"}
+    response = await client.post(
+        "/graphql", json={"query": query}, headers={**headers, "Accept": GRAPHQL_RESPONSE_JSON}
+    )
+    assert response.status_code == 200, response.text
+    assert "retry-after" not in response.headers
+    assert response.json()["data"] == {"me": {"name": "Alice"}, "trade": None}
+    assert error_codes(response.json()) == ["SERVICE_UNAVAILABLE"]
+    legacy = await client.post("/graphql", json={"query": query}, headers=headers)
+    assert legacy.status_code == 503, legacy.text
+    assert legacy.headers["retry-after"] == "5"
+    assert legacy.json()["data"] == {"me": {"name": "Alice"}, "trade": None}
 
 
 async def test_a_failing_compiled_query_is_answered_the_general_way(

@@ -17,6 +17,10 @@ from tests.conftest import Api, make_settings, serve
 from tests.databases import POSTGRES_ADMIN_URL, PostgresTemplate, postgres_url
 
 FAST = 3.0  # seconds: what "fail fast" means here
+UNAVAILABLE = "The database is unavailable; try again shortly"
+GRAPHQL_UNAVAILABLE = {
+    "errors": [{"message": UNAVAILABLE, "extensions": {"code": "SERVICE_UNAVAILABLE"}}]
+}
 
 
 class TcpProxy:
@@ -101,8 +105,12 @@ async def test_database_outage_fails_fast_and_recovers(
         response, took = await timed(client.post("/graphql", json=query, headers=headers))
         assert took < FAST
         assert response.status_code == 503, response.text
-        assert response.json() == {"detail": "The database is unavailable; try again shortly"}
+        assert response.json() == GRAPHQL_UNAVAILABLE
         assert response.headers["retry-after"] == "5"
+        rest = await client.get("/users/me", headers=headers)
+        assert rest.status_code == 503, rest.text
+        assert rest.json() == {"detail": UNAVAILABLE}
+        assert rest.headers["retry-after"] == "5"
         anonymous, took = await timed(client.post("/graphql", json=query))
         assert took < FAST
         assert anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
