@@ -16,6 +16,7 @@ import workers.reports
 from db.models import Base
 from services import Services
 from settings import Settings
+from tests.workers.processes import own_redis, start_worker  # noqa: F401 - fixtures
 from workers import WorkerSettings
 from workers.welcome import DatabaseSender, Message
 
