@@ -10,11 +10,10 @@ from typing import cast
 
 from arq.typing import WorkerSettingsType
 from arq.utils import import_string
-from arq.worker import get_kwargs
 
 from observability.logs import configure_logging
 from settings import get_settings
-from workers.resilient import ResilientWorker
+from workers.resilient import create_worker
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -29,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging(get_settings().log_format_effective)
     worker_settings = cast(WorkerSettingsType, import_string(args.settings))
     # Until SIGINT or SIGTERM, as arq's own command: running jobs are cancelled and queued again.
-    ResilientWorker(**get_kwargs(worker_settings)).run()
+    create_worker(worker_settings).run()
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ import signal
 import time
 from typing import Any
 
-from arq.worker import Worker
+from arq.typing import StartupShutdown, WorkerSettingsType
+from arq.worker import Worker, get_kwargs
 
 from workers.outage import REDIS_DOWN, Outage, backoff
 
@@ -28,8 +29,12 @@ logger = logging.getLogger(__name__)
 class ResilientWorker(Worker):
     """A Worker that waits for Redis, with backoff, wherever arq's would stop."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, on_job_given_up: StartupShutdown | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        # Called with the job's ctx when arq gives up on a job without running it.
+        self.on_job_given_up = on_job_given_up
         if self.redis_settings is not None:
             # main() below retries the first connection, with backoff and one log line, for
             # as long as it takes; arq's own retries would give up after five.
@@ -89,6 +94,14 @@ class ResilientWorker(Worker):
                     raise
                 await asyncio.sleep(backoff(failures))
 
+    async def finish_failed_job(self, job_id: str, result_data: bytes | None) -> None:
+        # arq gives up on a job without running it when no try is left (as after workers died
+        # during each), or its definition expired or names no function, and says so in Redis
+        # only: the hook lets the job's own record say so too, rather than "in progress" for ever.
+        await super().finish_failed_job(job_id, result_data)
+        if self.on_job_given_up is not None:
+            await self.on_job_given_up({**self.ctx, "job_id": job_id})
+
     def handle_sig(self, signum: signal.Signals) -> None:
         self._stopping = True
         super().handle_sig(signum)
@@ -109,3 +122,11 @@ class ResilientWorker(Worker):
             if self._pool is not None:
                 await self._pool.aclose(close_connection_pool=True)
                 self._pool = None
+
+
+def create_worker(settings_cls: WorkerSettingsType, **overrides: Any) -> ResilientWorker:
+    """arq's create_worker for a ResilientWorker: the settings' own attributes, on_job_given_up
+    among them, then the overrides."""
+    own = settings_cls if isinstance(settings_cls, dict) else vars(settings_cls)
+    kwargs = {**get_kwargs(settings_cls), "on_job_given_up": own.get("on_job_given_up")}
+    return ResilientWorker(**{**kwargs, **overrides})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,8 +14,9 @@ from arq.cron import CronJob
 from arq.typing import StartupShutdown, WorkerCoroutine
 from arq.worker import Function
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from db import jobs
 from db.engine import create_engine, create_session_factory, engine_options
 from observability import heartbeat
 from settings import Settings, get_settings
@@ -24,6 +26,7 @@ from workers.purge import purge_expired
 from workers.reports import build_trade_report
 from workers.welcome import DatabaseSender, send_welcome
 
+logger = logging.getLogger(__name__)
 _settings = get_settings()
 # arq's own time limit comes this much after a job's, so the job's fires first and its record
 # says it timed out (arq cancelling it would leave the record in progress).
@@ -47,6 +50,18 @@ async def startup(ctx: dict[str, Any]) -> None:
                 redis, name, settings.worker_heartbeat_seconds, settings.worker_stale_seconds
             )
         )
+
+
+async def job_given_up(ctx: dict[str, Any]) -> None:
+    """arq gave up on a job without running it: a report's record says failed, not in progress."""
+    sessions: async_sessionmaker[AsyncSession] = ctx["sessions"]
+    job_id = ctx["job_id"]
+    try:
+        async with sessions.begin() as session:
+            if await jobs.finish_job(session, job_id, result=None, error=reports.NO_TRY_LEFT):
+                logger.warning("job %s: no try left, recorded as failed", job_id)
+    except Exception:  # the database away: the worker goes on, the record stays as it was
+        logger.exception("job %s: no try left, and its record could not say so", job_id)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -88,6 +103,8 @@ class WorkerSettings:
     # worker dies (workers/abandoned.py).
     on_job_start: StartupShutdown | None = abandoned.on_job_start
     after_job_end: StartupShutdown | None = abandoned.after_job_end
+    # Not arq's: read by workers.resilient.create_worker (`python -m workers`).
+    on_job_given_up: StartupShutdown | None = job_given_up
     # Status and results live in the jobs table. Redis keeps a finished job an hour, during
     # which an enqueue with the same job id is dropped.
     keep_result = 3600

@@ -20,14 +20,18 @@ from tests.databases import ROOT
 from tests.servers import free_port
 
 START_TIMEOUT = 20.0
+# Worker settings whose reports wait, once started, while a file exists (held_reports.py).
+HELD_REPORTS = "tests.workers.held_reports.WorkerSettings"
 STOP_TIMEOUT = 10.0
 
 
 @dataclass
 class RedisServer:
-    """redis-server on a port of its own, without persistence: a restart starts empty."""
+    """redis-server on a port of its own. Without persistence a restart starts empty; with it,
+    every write is on disk before it is answered, and a restart finds it all."""
 
     directory: Path
+    persistent: bool = False
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -38,7 +42,11 @@ class RedisServer:
     def start(self) -> None:
         assert self.process is None, "already running"
         command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
-        command += ["--save", "", "--appendonly", "no", "--dir", str(self.directory)]
+        command += ["--save", "", "--dir", str(self.directory)]
+        if self.persistent:
+            command += ["--appendonly", "yes", "--appendfsync", "always"]
+        else:
+            command += ["--appendonly", "no"]
         with (self.directory / f"redis-{self.port}.log").open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - a fixed command line
                 command, stdout=log, stderr=subprocess.STDOUT
@@ -146,6 +154,16 @@ async def eventually(
 def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     """A running redis-server of the test's own; stopped at the end if it is running."""
     server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    if server.process is not None:
+        server.stop()
+
+
+@pytest.fixture
+def own_persistent_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """Like own_redis, but what it holds survives a restart."""
+    server = RedisServer(tmp_path, persistent=True)
     server.start()
     yield server
     if server.process is not None:

@@ -1,23 +1,41 @@
 """A job whose worker is killed mid-run (kill -9: no clean-up at all) runs again on a live worker
-within seconds, once, as its next try; arq alone would wait out the job's timeout (310 s)."""
+within seconds, once, as its next try; arq alone would wait out the job's timeout (310 s). One
+that has no try left is recorded as failed rather than left in progress."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-from arq.constants import default_queue_name, in_progress_key_prefix, job_key_prefix
+import arq.worker
+import pytest
+from arq.connections import RedisSettings
+from arq.constants import (
+    default_queue_name,
+    in_progress_key_prefix,
+    job_key_prefix,
+    retry_key_prefix,
+)
 from arq.jobs import Job as ArqJob
+from arq.worker import Worker
 from redis.asyncio import Redis
 
+from db import jobs
 from db.models import Job
 from services import Services
 from tests.conftest import Api, make_settings, serve
 from tests.graphql.helpers import JOB, REQUEST_TRADE_REPORT
-from tests.workers.processes import RedisServer, WorkerProcess, eventually, worker_environment
+from tests.workers.processes import (
+    HELD_REPORTS,
+    RedisServer,
+    WorkerProcess,
+    eventually,
+    worker_environment,
+)
+from workers import WorkerSettings, reports
 from workers.abandoned import CLAIMS_KEY
+from workers.resilient import create_worker
 
-HELD = "tests.workers.held_reports.WorkerSettings"
 # The issue's bound: within 30 s of a live worker being there.
 RERUN_DEADLINE = 30.0
 
@@ -31,7 +49,7 @@ async def test_a_job_left_by_a_killed_worker_runs_again_once_on_a_live_one(
     hold = tmp_path / "hold"
     hold.touch()
     env = worker_environment(database_url, own_redis.url, HELD_REPORTS_FILE=str(hold))
-    both = [start_worker(env, HELD), start_worker(env, HELD)]
+    both = [start_worker(env, HELD_REPORTS), start_worker(env, HELD_REPORTS)]
     for worker in both:
         worker.wait_for_output("Starting worker")
     redis = Redis.from_url(own_redis.url)
@@ -82,3 +100,51 @@ async def test_a_job_left_by_a_killed_worker_runs_again_once_on_a_live_one(
         assert finished not in holder.output()
     finally:
         await redis.aclose()
+
+
+@pytest.mark.parametrize(
+    ("create", "status"), [(arq.worker.create_worker, "IN_PROGRESS"), (create_worker, "FAILED")]
+)
+async def test_a_job_left_on_its_last_try_is_recorded_failed(
+    database_url: str, redis_url: str, create: Callable[..., Worker], status: str
+) -> None:
+    """arq does not run a job with no try left and tells nobody but Redis: with arq's own
+    worker its record would say in progress for ever."""
+    settings = make_settings(database_url, redis_url=redis_url)
+    redis = Redis.from_url(redis_url)
+    try:
+        async with serve(settings) as (client, app):
+            api = Api(client)
+            services: Services = app.state.services
+            _, token = await api.signup("alice@example.com", "Alice")
+            requested = await api.gql(REQUEST_TRADE_REPORT, token=token)
+            job_id = requested["data"]["requestTradeReport"]["id"]
+            # What workers killed during each of its tries leave: the record in progress, arq's
+            # count of tries at the most, the job in the queue (its in-progress keys released).
+            async with services.sessions.begin() as session:
+                await jobs.start_job(session, job_id, job_try=reports.MAX_TRIES)
+            await redis.set(retry_key_prefix + job_id, reports.MAX_TRIES)
+
+            worker = create(
+                WorkerSettings,
+                redis_settings=RedisSettings.from_dsn(redis_url),
+                burst=True,
+                handle_signals=False,
+                poll_delay=0.01,
+                cron_jobs=None,
+                ctx={"settings": settings},
+            )
+            try:
+                await worker.main()
+            finally:
+                await worker.close()
+            job = (await api.gql(JOB, {"id": job_id}, token=token))["data"]["job"]
+            async with services.sessions() as session:
+                record = await session.get(Job, job_id)
+    finally:
+        await redis.aclose()
+
+    assert job["status"] == status
+    assert record is not None
+    if status == "FAILED":
+        assert (record.error, record.tries) == (reports.NO_TRY_LEFT, reports.MAX_TRIES)
