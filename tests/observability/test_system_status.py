@@ -131,7 +131,7 @@ async def test_a_killed_worker_is_reported_down(
         database_url,
         redis_url=own_redis.url,
         worker_heartbeat_seconds=0.5,
-        worker_stale_seconds=2,
+        worker_stale_seconds=3,
     )
     worker = start_worker(worker_environment(database_url, own_redis.url))
     async with serve(settings) as (client, _):
@@ -158,7 +158,7 @@ async def test_a_killed_worker_is_reported_down(
     assert ready.json() == {
         "status": "ok",
         "checks": {"database": "ok", "redis": "ok"},
-        "worker": "down: no arq worker has written a heartbeat in the last 2 s",
+        "worker": "down: no arq worker has written a heartbeat in the last 3 s",
     }
     assert dead == {
         "runner": "arq",

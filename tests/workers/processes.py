@@ -85,7 +85,7 @@ def worker_environment(database_url: str, redis_url: str, **extra: str) -> dict[
         JWT_SECRET=TEST_SECRET,
         LOG_FORMAT="text",
         WORKER_HEARTBEAT_SECONDS="0.5",
-        WORKER_STALE_SECONDS="2",
+        WORKER_STALE_SECONDS="3",
         **extra,
     )
     return env
