@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     job_timeout_seconds: float = Field(default=300, gt=0)
     # First wait before retrying a transient failure; it doubles with every try.
     job_retry_delay_seconds: float = Field(default=1, gt=0)
+    # Each arq worker writes a heartbeat into Redis this often. One silent for
+    # worker_stale_seconds is dead (killed, crashed, or cut off from Redis): /readyz and
+    # systemStatus say so, and live workers run the jobs it was running again.
+    worker_heartbeat_seconds: float = Field(default=3, gt=0)
+    worker_stale_seconds: float = Field(default=10, gt=0)
     # The hourly purge deletes rows older than these.
     idempotency_ttl_hours: int = Field(default=24, gt=0)
     notification_retention_days: int = Field(default=30, gt=0)
@@ -170,6 +175,13 @@ class Settings(BaseSettings):
     @classmethod
     def _normalize_origins(cls, origins: list[str]) -> list[str]:
         return [_origin(o) for o in origins]
+
+    @model_validator(mode="after")
+    def _stale_after_missed_beats(self) -> Settings:
+        # A beat may come late (a busy worker, a slow Redis): one missed beat is not a death.
+        if self.worker_stale_seconds < 2 * self.worker_heartbeat_seconds:
+            raise ValueError("WORKER_STALE_SECONDS must be at least twice WORKER_HEARTBEAT_SECONDS")
+        return self
 
     @model_validator(mode="after")
     def _require_strong_secret(self) -> Settings:

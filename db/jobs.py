@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Job
 from db.records import JobSummary
 from db.types import utcnow
+
+# A job in one of these states has its outcome recorded for good.
+FINISHED = ("complete", "failed")
 
 
 async def create_job(session: AsyncSession, *, kind: str, user_id: int) -> str:
@@ -34,7 +37,7 @@ async def start_job(session: AsyncSession, job_id: str, *, job_try: int) -> Job 
     job = (
         await session.execute(select(Job).where(Job.id == job_id).with_for_update())
     ).scalar_one_or_none()
-    if job is None or job.status in ("complete", "failed"):
+    if job is None or job.status in FINISHED:
         return None
     job.status = "in_progress"
     job.tries = job_try
@@ -44,17 +47,27 @@ async def start_job(session: AsyncSession, job_id: str, *, job_try: int) -> Job 
 
 async def finish_job(
     session: AsyncSession, job_id: str, *, result: dict[str, Any] | None, error: str | None
-) -> None:
-    await session.execute(
-        update(Job)
-        .where(Job.id == job_id)
-        .values(
-            status="failed" if error else "complete",
-            result=result,
-            error=error,
-            finished_at=utcnow(),
-        )
+) -> bool:
+    """Record how the job ended, unless a run of it already did; True if this call recorded it.
+
+    A job may run twice at once (a worker that only stalled has its job run again elsewhere):
+    the first run to finish writes the outcome, and a later one changes nothing.
+    """
+    # An UPDATE's result is a cursor result (with a row count); execute() is typed as any Result.
+    finished = cast(
+        "CursorResult[Any]",
+        await session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status.not_in(FINISHED))
+            .values(
+                status="failed" if error else "complete",
+                result=result,
+                error=error,
+                finished_at=utcnow(),
+            )
+        ),
     )
+    return finished.rowcount > 0
 
 
 async def job_page(

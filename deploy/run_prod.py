@@ -1,9 +1,10 @@
 """`make run-prod`: the production processes without Docker, on a machine with PostgreSQL and Redis.
 
 Migrates, then runs `python -m web.server --workers N` (uvicorn with the connection limits of the
-settings) and one `arq workers.WorkerSettings`, all with ENVIRONMENT=production, until Ctrl-C
-(or SIGTERM) stops them all. A child that exits on its own stops the others; the exit status
-says whether every child stopped cleanly."""
+settings) and one arq worker (`python -m workers`), all with ENVIRONMENT=production, until Ctrl-C
+(or SIGTERM) stops them all. A child that exits on its own is started again, after 1 s, then
+after twice as long with each exit in a row up to 30 s (a minute of running resets the delay);
+the others go on meanwhile. The exit status says whether every child stopped cleanly."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
@@ -32,12 +33,25 @@ STOP_TIMEOUT = 10.0
 POLL_SECONDS = 0.2
 # Ctrl-C while the processes run is how the operator stops them: a clean stop exits 0.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# A child that exits on its own is started again after this, doubling with each exit in a row
+# (one that keeps failing at start-up does not spin) up to the maximum. One that ran for
+# HEALTHY_SECONDS was well: its next exit is waited for the first delay again.
+FIRST_RESTART_DELAY = 1.0
+MAX_RESTART_DELAY = 30.0
+HEALTHY_SECONDS = 60.0
 
 
 @dataclass
 class Child:
     name: str
+    command: list[str]
+    env: dict[str, str]
     process: subprocess.Popen[bytes]
+    started: float = field(default_factory=time.monotonic)
+    # Exits in a row, each after less than HEALTHY_SECONDS of running.
+    exits: int = 0
+    # When an exited child is to start again (None while it runs).
+    restart_at: float | None = None
 
 
 def say(message: str) -> None:
@@ -71,11 +85,38 @@ def check_settings() -> Settings:
     return settings
 
 
+def _popen(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    # A session of its own: Ctrl-C reaches this launcher only, which stops each child once.
+    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
+
+
 def spawn(name: str, command: list[str], env: dict[str, str]) -> Child:
     say(f"starting {name}: {' '.join(command)}")
-    # A session of its own: Ctrl-C reaches this launcher only, which stops each child once.
-    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
-    return Child(name, process)
+    return Child(name, command, env, _popen(command, env))
+
+
+def restart_delay(exits: int) -> float:
+    """The wait before starting a child again after this many exits in a row (1 or more)."""
+    return float(min(MAX_RESTART_DELAY, FIRST_RESTART_DELAY * 2 ** (exits - 1)))
+
+
+def tend(child: Child) -> None:
+    """A child that exited on its own: say so and schedule its restart, or restart it if due."""
+    code = child.process.poll()
+    if code is None:
+        return
+    now = time.monotonic()
+    if child.restart_at is None:
+        ran = now - child.started
+        child.exits = 1 if ran >= HEALTHY_SECONDS else child.exits + 1
+        delay = restart_delay(child.exits)
+        say(f"{child.name} exited on its own with {code} after {ran:.1f} s")
+        say(f"restarting {child.name} in {delay:g} s")
+        child.restart_at = now + delay
+    elif now >= child.restart_at:
+        say(f"restarting {child.name}: {' '.join(child.command)}")
+        child.process = _popen(child.command, child.env)
+        child.started, child.restart_at = now, None
 
 
 def serving(url: str) -> bool:
@@ -153,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def supervise(args: argparse.Namespace, api_env: dict[str, str], env: dict[str, str]) -> int:
-    """Start the API and the worker, then wait for Ctrl-C or for one of them to exit."""
+    """Start the API and the worker and keep them running until Ctrl-C or SIGTERM."""
     python = sys.executable
     children: list[Child] = []
     for signum in STOP_SIGNALS:
@@ -164,26 +205,24 @@ def supervise(args: argparse.Namespace, api_env: dict[str, str], env: dict[str, 
         api += ["--workers", str(args.workers), "--timeout-graceful-shutdown", "5"]
         api += ["--no-access-log"]  # the app logs one structured line per request
         children.append(spawn(f"API ({args.workers} workers)", api, api_env))
-        children.append(spawn("arq worker", [python, "-m", "arq", "workers.WorkerSettings"], env))
+        # Rides out Redis outages itself (workers/resilient.py); arq's own command would exit.
+        children.append(spawn("arq worker", [python, "-m", "workers"], env))
         url = f"http://{args.host}:{args.port}/healthz"
         say(f"waiting for {url}")
-        deadline = time.monotonic() + READY_TIMEOUT
-        while not serving(url):
-            if any(child.process.poll() is not None for child in children):
-                break
-            if time.monotonic() > deadline:
+        deadline: float | None = time.monotonic() + READY_TIMEOUT
+        # Until Ctrl-C or SIGTERM: children that exit are started again.
+        while True:
+            for child in children:
+                tend(child)
+            if deadline is not None and serving(url):
+                say(
+                    f"serving on http://{args.host}:{args.port}/graphql; Ctrl-C stops every process"
+                )
+                deadline = None
+            elif deadline is not None and time.monotonic() > deadline:
                 say(f"the API did not answer within {READY_TIMEOUT:g} s")
-                break
+                deadline = None
             time.sleep(POLL_SECONDS)
-        else:
-            say(f"serving on http://{args.host}:{args.port}/graphql; Ctrl-C stops every process")
-        while all(child.process.poll() is None for child in children):
-            time.sleep(POLL_SECONDS)
-        ended = next(child for child in children if child.process.poll() is not None)
-        say(f"{ended.name} exited on its own: stopping the others")
-        stop_all(children)
-        report(children)
-        return 1
     except Stop as stop:
         say(f"{stop} received: stopping every process")
         for signum in STOP_SIGNALS:  # a second Ctrl-C must not interrupt the stopping

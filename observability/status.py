@@ -15,7 +15,7 @@ from arq.constants import default_queue_name
 from redis.asyncio import Redis
 from sqlalchemy import text
 
-from observability.heartbeat import live_workers
+from observability.heartbeat import liveness
 from services import Services
 from workers.inprocess import InProcessJobs
 
@@ -50,6 +50,7 @@ class Jobs:
     queue_depth: int | None
     workers: int | None
     heartbeat_age_seconds: float | None
+    lost_workers: int | None
 
 
 @cache
@@ -95,7 +96,7 @@ async def redis_and_jobs(services: Services) -> tuple[Probe | None, Jobs]:
     """Redis (when configured), and the job runner: arq's queue and workers, or this process."""
     if not services.settings.redis_url:
         running = services.jobs.running if isinstance(services.jobs, InProcessJobs) else None
-        return None, Jobs("in-process", running, None, None)
+        return None, Jobs("in-process", running, None, None, None)
     client = Redis.from_url(
         services.settings.redis_url,
         socket_connect_timeout=PROBE_TIMEOUT_SECONDS,
@@ -107,15 +108,21 @@ async def redis_and_jobs(services: Services) -> tuple[Probe | None, Jobs]:
             await client.ping()
             latency = (time.perf_counter() - started) * 1000
             depth = await client.zcard(default_queue_name)
-            workers = await live_workers(client)
+            workers = await liveness(client, services.settings.worker_stale_seconds)
     except Exception as error:  # Redis down: reported, not raised
-        return Probe(False, None, _describe(error)), Jobs("arq", None, None, None)
+        return Probe(False, None, _describe(error)), Jobs("arq", None, None, None, None)
     finally:
         await client.aclose()
-    age = min(workers.values()) if workers else None
+    age = min(workers.live.values()) if workers.live else None
     return (
         Probe(True, round(latency, 2), None),
-        Jobs("arq", depth, len(workers), round(age, 3) if age is not None else None),
+        Jobs(
+            "arq",
+            depth,
+            len(workers.live),
+            round(age, 3) if age is not None else None,
+            len(workers.lost),
+        ),
     )
 
 

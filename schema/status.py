@@ -39,11 +39,17 @@ class JobRunnerStatus:
         "when Redis does not answer."
     )
     workers: int | None = strawberry.field(
-        description="arq workers whose heartbeat is recent; null in-process or without Redis."
+        description="arq workers whose heartbeat is recent; 0: no worker runs jobs, they wait in "
+        "the queue. Null in-process or when Redis does not answer."
     )
     heartbeat_age_seconds: float | None = strawberry.field(
         description="Seconds since the freshest arq worker heartbeat; null when none is alive "
         "or the jobs run in-process."
+    )
+    lost_workers: int | None = strawberry.field(
+        description="arq workers that went silent without shutting down (killed, crashed or cut "
+        "off from Redis) in the last hour; live workers run their jobs again. Null in-process or "
+        "when Redis does not answer."
     )
 
 

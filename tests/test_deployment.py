@@ -66,7 +66,7 @@ def deployment(
             process = _spawn(command, env, log)
             processes.append(process)
             servers.append(Server(f"http://127.0.0.1:{port}", process, log))
-        worker = [sys.executable, "-m", "arq", "workers.WorkerSettings"]
+        worker = [sys.executable, "-m", "workers"]
         processes.append(_spawn(worker, env, tmp_path / "worker.log"))
         for server in servers:
             wait_until_serving(server)

@@ -272,3 +272,16 @@ def test_env_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     assert settings.is_production
     assert settings.signing_key == STRONG_SECRET
     assert settings.database_url == "sqlite+aiosqlite:///from-env.db"
+
+
+def test_a_worker_is_dead_only_after_missing_two_heartbeats() -> None:
+    """One late heartbeat (a busy worker, a slow Redis) must not get its jobs run again."""
+    with pytest.raises(ValidationError, match="at least twice WORKER_HEARTBEAT_SECONDS"):
+        Settings(
+            _env_file=None,
+            jwt_secret=STRONG_SECRET,
+            worker_heartbeat_seconds=3,
+            worker_stale_seconds=5,
+        )
+    settings = Settings(_env_file=None, jwt_secret=STRONG_SECRET)
+    assert settings.worker_stale_seconds >= 2 * settings.worker_heartbeat_seconds

@@ -1,4 +1,4 @@
-"""Background jobs: `arq workers.WorkerSettings` runs a worker; without Redis the API runs them."""
+"""Background jobs: `python -m workers` runs a worker; without Redis the API runs them."""
 
 from workers.worker import WorkerSettings
 

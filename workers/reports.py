@@ -18,6 +18,8 @@ from workers.retries import describe, retry_for
 
 _QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)
 MAX_TRIES = 3
+# The record of a report that arq gave up on without running it (workers/worker.py).
+NO_TRY_LEFT = "report failed: no try was left to run it"
 
 
 @dataclass

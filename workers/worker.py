@@ -1,9 +1,10 @@
-"""The arq worker, `arq workers.WorkerSettings`: same DATABASE_URL and REDIS_URL as the API."""
+"""What the arq worker runs (`python -m workers`): same DATABASE_URL and REDIS_URL as the API."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,16 +14,19 @@ from arq.cron import CronJob
 from arq.typing import StartupShutdown, WorkerCoroutine
 from arq.worker import Function
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from db import jobs
 from db.engine import create_engine, create_session_factory, engine_options
-from observability.heartbeat import beat_forever, worker_id
+from observability import heartbeat
 from settings import Settings, get_settings
-from workers import reports, welcome
+from workers import abandoned, reports, welcome
+from workers.outage import REDIS_DOWN
 from workers.purge import purge_expired
 from workers.reports import build_trade_report
 from workers.welcome import DatabaseSender, send_welcome
 
+logger = logging.getLogger(__name__)
 _settings = get_settings()
 # arq's own time limit comes this much after a job's, so the job's fires first and its record
 # says it timed out (arq cancelling it would leave the record in progress).
@@ -37,8 +41,27 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["engine"] = engine
     ctx["sessions"] = create_session_factory(engine)
     if isinstance(redis := ctx.get("redis"), Redis):
-        # Read by the admins' systemStatus: how long ago a worker was last alive.
-        ctx["heartbeat"] = asyncio.create_task(beat_forever(redis, worker_id()))
+        # Alive before the first job: a claimed job of a worker without a heartbeat is released.
+        ctx["worker_name"] = name = heartbeat.worker_name()
+        with contextlib.suppress(*REDIS_DOWN):  # keep_alive tries again
+            await heartbeat.beat(redis, name)
+        ctx["heartbeat"] = asyncio.create_task(
+            abandoned.keep_alive(
+                redis, name, settings.worker_heartbeat_seconds, settings.worker_stale_seconds
+            )
+        )
+
+
+async def job_given_up(ctx: dict[str, Any]) -> None:
+    """arq gave up on a job without running it: a report's record says failed, not in progress."""
+    sessions: async_sessionmaker[AsyncSession] = ctx["sessions"]
+    job_id = ctx["job_id"]
+    try:
+        async with sessions.begin() as session:
+            if await jobs.finish_job(session, job_id, result=None, error=reports.NO_TRY_LEFT):
+                logger.warning("job %s: no try left, recorded as failed", job_id)
+    except Exception:  # the database away: the worker goes on, the record stays as it was
+        logger.exception("job %s: no try left, and its record could not say so", job_id)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -76,6 +99,12 @@ class WorkerSettings:
     cron_jobs: Sequence[CronJob] | None = (cron(purge_expired, minute=0, max_tries=1),)
     on_startup: StartupShutdown | None = startup
     on_shutdown: StartupShutdown | None = shutdown
+    # Each running job is claimed by its worker, so that live workers run it again if that
+    # worker dies (workers/abandoned.py).
+    on_job_start: StartupShutdown | None = abandoned.on_job_start
+    after_job_end: StartupShutdown | None = abandoned.after_job_end
+    # Not arq's: read by workers.resilient.create_worker (`python -m workers`).
+    on_job_given_up: StartupShutdown | None = job_given_up
     # Status and results live in the jobs table. Redis keeps a finished job an hour, during
     # which an enqueue with the same job id is dropped.
     keep_result = 3600

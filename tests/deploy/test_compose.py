@@ -82,7 +82,7 @@ def test_the_api_runs_the_images_command_with_several_workers_and_multiprocess_m
     # A tmpfs: emptied at every start, as prometheus-client's multiprocess mode needs.
     assert [mount.split(":")[0] for mount in api["tmpfs"]] == [metrics_dir]
     assert "uid=10001" in api["tmpfs"][0]  # writable by the image's user
-    assert services()["worker"]["command"] == ["arq", "workers.WorkerSettings"]
+    assert services()["worker"]["command"] == ["python", "-m", "workers"]
 
 
 def test_the_tmpfs_owner_is_the_images_user() -> None:

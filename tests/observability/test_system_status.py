@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import platform
 import time
+from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy
 from arq.connections import RedisSettings
@@ -15,6 +17,7 @@ from redis.asyncio import Redis
 from observability.heartbeat import HEARTBEAT_KEY
 from observability.status import migration_head
 from tests.conftest import Api, error_codes, make_settings, serve
+from tests.workers.processes import RedisServer, WorkerProcess, eventually, worker_environment
 from workers import WorkerSettings
 
 STATUS = """{ systemStatus {
@@ -22,7 +25,7 @@ STATUS = """{ systemStatus {
   migrations { head current upToDate }
   database { reachable latencyMs error }
   redis { reachable latencyMs error }
-  jobs { runner queueDepth workers heartbeatAgeSeconds }
+  jobs { runner queueDepth workers heartbeatAgeSeconds lostWorkers }
 } }"""
 
 
@@ -47,6 +50,7 @@ async def test_admins_see_the_system_in_process(database_url: str) -> None:
         "queueDepth": 0,
         "workers": None,
         "heartbeatAgeSeconds": None,
+        "lostWorkers": None,
     }
 
 
@@ -94,6 +98,7 @@ async def test_arq_queue_and_worker_heartbeat(database_url: str, redis_url: str)
     assert jobs["queueDepth"] == 0
     assert jobs["workers"] == 1
     assert 0 <= jobs["heartbeatAgeSeconds"] < 10
+    assert jobs["lostWorkers"] == 0
     # A worker that shut down takes its heartbeat with it.
     assert await redis.hlen(HEARTBEAT_KEY) == 0
     await redis.aclose()
@@ -113,4 +118,52 @@ async def test_redis_down_is_reported_not_raised(database_url: str) -> None:
         "queueDepth": None,
         "workers": None,
         "heartbeatAgeSeconds": None,
+        "lostWorkers": None,
+    }
+
+
+async def test_a_killed_worker_is_reported_down(
+    database_url: str, own_redis: RedisServer, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    """kill -9: no clean-up, the heartbeat just stops. /readyz says the worker is down but keeps
+    the API in rotation; systemStatus counts it lost."""
+    settings = make_settings(
+        database_url,
+        redis_url=own_redis.url,
+        worker_heartbeat_seconds=0.5,
+        worker_stale_seconds=3,
+    )
+    worker = start_worker(worker_environment(database_url, own_redis.url))
+    async with serve(settings) as (client, _):
+        api = Api(client)
+        token = await api.admin_token()
+
+        async def worker_says(prefix: str) -> bool:
+            return str((await client.get("/readyz")).json()["worker"]).startswith(prefix)
+
+        async def jobs() -> dict[str, Any]:
+            body = await api.gql(STATUS, token=token)
+            assert "errors" not in body, body
+            return dict(body["data"]["systemStatus"]["jobs"])
+
+        await eventually(lambda: worker_says("ok"), 20, "the worker's first heartbeat")
+        alive = await jobs()
+        worker.kill()
+        await eventually(lambda: worker_says("down"), 10, "the killed worker reported down")
+        ready = await client.get("/readyz")
+        dead = await jobs()
+
+    assert (alive["workers"], alive["lostWorkers"]) == (1, 0)
+    assert ready.status_code == 200
+    assert ready.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "redis": "ok"},
+        "worker": "down: no arq worker has written a heartbeat in the last 3 s",
+    }
+    assert dead == {
+        "runner": "arq",
+        "queueDepth": 0,
+        "workers": 0,
+        "heartbeatAgeSeconds": None,
+        "lostWorkers": 1,
     }

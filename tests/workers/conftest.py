@@ -16,6 +16,11 @@ import workers.reports
 from db.models import Base
 from services import Services
 from settings import Settings
+from tests.workers.processes import (  # noqa: F401 - fixtures
+    own_persistent_redis,
+    own_redis,
+    start_worker,
+)
 from workers import WorkerSettings
 from workers.welcome import DatabaseSender, Message
 

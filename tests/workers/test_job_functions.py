@@ -65,6 +65,55 @@ async def test_report_job_run_twice_does_its_work_once(api: Api, services: Servi
     assert [c["currency"] for c in first.result["currencies"]] == ["BTC"]
 
 
+async def test_two_runs_at_once_write_the_first_result_only(
+    api: Api, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stalled worker's job is run again elsewhere (its heartbeat went stale); when the stalled
+    run wakes up and finishes, the result the other run wrote stands."""
+    user_id, token = await api.signup("alice@example.com", "Alice")
+    await added(api, token, [trade("BTC", "BUY", "100", "2")])
+    job_id = await new_report_job(services, user_id)
+    compute = workers.reports.compute_trade_report
+    stalled, wake = asyncio.Event(), asyncio.Event()
+
+    async def first_run_stalls(*args: Any) -> dict[str, Any]:
+        report = await compute(*args)
+        if not stalled.is_set():
+            stalled.set()
+            await wake.wait()
+            report["currencies"] = []  # the stalled run's result: must not be the one kept
+        return report
+
+    monkeypatch.setattr(workers.reports, "compute_trade_report", first_run_stalls)
+    first = asyncio.create_task(build_trade_report(job_context(services, job_try=1), job_id))
+    await stalled.wait()
+    await build_trade_report(job_context(services, job_try=2), job_id)
+    kept = await job_record(services, job_id)
+    wake.set()
+    await first
+
+    record = await job_record(services, job_id)
+    assert (record.status, record.tries, record.error) == ("complete", 2, None)
+    assert record.result == kept.result
+    assert record.finished_at == kept.finished_at
+    assert record.result is not None
+    assert [c["currency"] for c in record.result["currencies"]] == ["BTC"]
+
+
+async def test_a_finished_job_is_not_finished_again(api: Api, services: Services) -> None:
+    """The record keeps its first outcome: a later failure of another run does not replace it."""
+    user_id, _ = await api.signup("alice@example.com", "Alice")
+    job_id = await new_report_job(services, user_id)
+    async with services.sessions.begin() as session:
+        assert await jobs.finish_job(session, job_id, result={"n": 1}, error=None) is True
+    async with services.sessions.begin() as session:
+        assert await jobs.finish_job(session, job_id, result=None, error="report failed") is False
+        assert await jobs.finish_job(session, job_id, result={"n": 2}, error=None) is False
+
+    record = await job_record(services, job_id)
+    assert (record.status, record.result, record.error) == ("complete", {"n": 1}, None)
+
+
 async def test_welcome_job_run_twice_sends_one_welcome(services: Services) -> None:
     [user_id] = await insert_users(services, 1)  # not registered: no welcome queued yet
     sender = FlakySender()

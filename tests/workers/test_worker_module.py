@@ -1,4 +1,4 @@
-"""`arq workers.WorkerSettings` imports on its own: a worker process runs without the web app."""
+"""`python -m workers` imports on its own: a worker process runs without the web app."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from workers.queue import FUNCTIONS
 
 PROBE = """
 import json, sys
-import workers
+import workers.__main__
 workers.WorkerSettings
 loaded = sorted({name.split(".")[0] for name in sys.modules})
 print(json.dumps(loaded))
