@@ -3,6 +3,7 @@ in-process runner that serves when there is no Redis."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
