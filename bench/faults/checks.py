@@ -253,9 +253,11 @@ def check_jobs(
     rows: dict[str, JobRow],
     before: set[str],
     worker_back: float | None,
+    worker_dead: bool = False,
 ) -> Jobs:
     """Every job answered completes once, within JOB_DEADLINE of a worker being up; job rows no
-    client got an id for are not left failed or unfinished."""
+    client got an id for are not left failed or unfinished. `worker_dead`: the run stopped
+    waiting because no worker was left to run them."""
     result = Jobs(requested=requested, answered=len(jobs))
     for job in jobs:
         start = max(job.answered, worker_back or 0.0)
@@ -272,7 +274,12 @@ def check_jobs(
                 if job.completed is None
                 else f"{job.status} after {job.completed - start:.1f} s"
             )
-            result.problems.append(f"job {job.id}: {seen}, not COMPLETE within {JOB_DEADLINE:g} s")
+            why = (
+                "no worker was left to run it"
+                if worker_dead
+                else f"not COMPLETE within {JOB_DEADLINE:g} s"
+            )
+            result.problems.append(f"job {job.id}: {seen}, {why}")
             continue
         result.completed_in_time += 1
         if row is not None and row.generated_at != job.generated_at:

@@ -224,7 +224,12 @@ async def run(
         ),
         reads=checks.check_reads(freshness.reads, fault.redis_down),
         jobs=checks.check_jobs(
-            jobs.jobs, jobs.requests, snapshot.jobs, jobs_before, fault.worker_back
+            jobs.jobs,
+            jobs.requests,
+            snapshot.jobs,
+            jobs_before,
+            fault.worker_back,
+            worker_dead=not cluster.worker.alive,
         ),
         exits=exits,
         resumes=accounts.resumes,
@@ -276,6 +281,8 @@ async def _drain(
                 subscribers.members, snapshot.trades, traffic.answered_at, load_trades
             )
             delivered = not result.problems or now() - progress > load.quiet or now() > deadline
-        if delivered and (not jobs.followers or now() > job_deadline):
+        # A dead worker runs nothing more: waiting for its jobs' deadlines would tell no more.
+        waited = not jobs.followers or now() > job_deadline or not cluster.worker.alive
+        if delivered and waited:
             return
         await asyncio.sleep(DRAIN_POLL)

@@ -134,6 +134,8 @@ def test_jobs_on_time_late_never_twice_and_orphans() -> None:
     problems = " ".join(result.problems)
     assert "late" in problems and "never" in problems and "orphan" in problems
     # Counted from the worker being up when it came back after the answer.
+    stranded = checks.check_jobs(jobs[2:3], 1, {}, set(), None, worker_dead=True)
+    assert stranded.problems == ["job never: QUEUED, no worker was left to run it"]
     late_worker = {"after-worker": rows["after-worker"]}
     assert checks.check_jobs(jobs[-1:], 1, late_worker, set(), worker_back=10.0).problems == []
 
