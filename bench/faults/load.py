@@ -78,7 +78,7 @@ class Traffic:
 
     async def until_final(
         self, family: str, home: int, token: str, query: str, variables: dict[str, Any]
-    ) -> tuple[Answer, int]:
+    ) -> Answer:
         """Send until the answer is final, each retry to the next process (a load balancer's
         choice), backing off; gives up GIVE_UP_AFTER seconds after the load stopped."""
         backoff = FIRST_BACKOFF
@@ -89,10 +89,10 @@ class Traffic:
             if family == "writes":
                 self.attempts.append(Attempt(process, sent, now(), answer.outcome))
             if answer.final:
-                return answer, process
+                return answer
             self.errors.add(family, answer.outcome)
             if self.stopping.is_set() and now() - self.stopped_at > GIVE_UP_AFTER:
-                return answer, process
+                return answer
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF)
         raise AssertionError("unreachable")
@@ -128,7 +128,7 @@ class Writer:
                 {"currency": c, "side": "BUY", "price": "1", "amount": str(a)} for c, a in trades
             ],
         }
-        answer, _ = await traffic.until_final(
+        answer = await traffic.until_final(
             "writes", self.index, self.account.token, ADD_TRADES, variables
         )
         if answer.ok and answer.data is not None:
@@ -180,7 +180,7 @@ class Freshness:
         down); readers read on every process."""
         number = self.renames + 1
         variables = {"id": self.renamed.id, "name": f"{NAME_PREFIX}{number}"}
-        answer, _ = await traffic.until_final("writes", 1, self.renamed.token, RENAME, variables)
+        answer = await traffic.until_final("writes", 1, self.renamed.token, RENAME, variables)
         if answer.ok:
             self.renames = max(self.renames, number)
 
