@@ -35,8 +35,9 @@ def delay(outcome: Outcome) -> str:
     return " / ".join(f"{value * 1000:,.0f}" for value in found) + " ms"
 
 
-def summary(outcome: Outcome) -> str:
-    """Everything a run measured, one line per subject, then the problems each check found."""
+def summary(outcome: Outcome, shown: int = 10) -> str:
+    """Everything a run measured, one line per subject, then (the first `shown` of) the
+    problems each check found."""
     fault, writes, delivery = outcome.fault, outcome.writes, outcome.delivery
     lines = [
         f"{outcome.scenario.name}: {outcome.scenario.title} ({outcome.seconds:.0f} s"
@@ -61,9 +62,9 @@ def summary(outcome: Outcome) -> str:
         "  errors seen: " + "; ".join(f"{f} {outcome.errors.describe(f)}" for f in FAMILIES),
     ]
     for check, problems in outcome.problems().items():
-        lines += [f"  ! {check}: {problem}" for problem in problems[:10]]
-        if len(problems) > 10:
-            lines.append(f"  ! {check}: ... {len(problems) - 10} more")
+        lines += [f"  ! {check}: {problem}" for problem in problems[:shown]]
+        if len(problems) > shown:
+            lines.append(f"  ! {check}: ... {len(problems) - shown} more")
     return "\n".join(lines)
 
 
@@ -116,11 +117,12 @@ def section(outcomes: list[Outcome], load: Load, where: str) -> str:
             f"every {load.job_every:g} s. {load.before:g} s of load, the fault, then "
             f"{load.after:g} s after what it stopped is back. Recovery: from the fault to the "
             "first successful write on each process after its last failure. Delay: from the "
-            "writer's answer to a subscriber's receipt.",
+            "writer's answer to a subscriber's receipt (negative: the event came first). Checks "
+            "failing: see tests/faults/test_faults.py, where each is a test.",
             "",
             table(outcomes),
             "",
-            *[f"    {line}" for o in outcomes for line in summary(o).splitlines()],
+            *[f"    {line}" for o in outcomes for line in summary(o, shown=3).splitlines()],
             END,
         ]
     )

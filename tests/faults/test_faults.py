@@ -25,6 +25,8 @@ from bench.faults.report import summary
 from bench.faults.scenarios import SCENARIOS
 from tests.faults.conftest import Runs
 
+pytestmark = pytest.mark.faults
+
 _WORKER_DIES = "the worker exits on a Redis outage and nothing starts it again (i13-jobs)"
 _REPORT_WITHOUT_REDIS = (
     "requestTradeReport with Redis down answers INTERNAL_SERVER_ERROR and leaves a FAILED job "
