@@ -65,3 +65,12 @@ bench: install
 .PHONY: bench-abuse
 bench-abuse: install
 	$(RUN) python -m bench.abuse $(ARGS)
+
+# Faults (issue 13): its own PostgreSQL and Redis, two API processes and a worker under writers,
+# subscribers, readers and report requests, while each scenario kills or restarts one part;
+# prints recovery times, client errors and delivery delays, and writes them into
+# bench/RESULTS.md. The tests run the same scenarios shorter (tests/faults/). ARGS="--only
+# api-kill worker-kill", "--writers 8 --subscribers 50", "--keep" (logs), "--no-write".
+.PHONY: bench-faults
+bench-faults: install
+	$(RUN) python -m bench.faults $(ARGS)
