@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import asyncpg
 import httpx
 
-from bench.faults.client import OK, gql, sign_up
+from bench.faults.client import sign_up
 from bench.faults.cluster import Cluster
 from bench.faults.load import Account, Writer
 
@@ -21,7 +21,6 @@ PASSWORD = "faults-password-1"  # noqa: S105 - throwaway accounts of a throwaway
 # so that a worker killed while one runs is killed mid-job.
 REPORT_TRADES = 300_000
 # `Trade.seq` is served: subscribers resume after the last position they saw.
-SEQ_PROBE = "{ trades(limit: 1) { seq } }"
 
 
 @dataclass
@@ -29,7 +28,6 @@ class Accounts:
     writers: list[Writer]
     renamed: Account
     jobs: Account
-    resumes: bool  # the served schema has the live feed's positions
 
 
 async def create_accounts(cluster: Cluster, writers: int) -> Accounts:
@@ -45,14 +43,12 @@ async def create_accounts(cluster: Cluster, writers: int) -> Accounts:
         for token in tokens:
             me = await http.get(f"{urls[0]}/users/me", headers={"Authorization": f"Bearer {token}"})
             ids.append(int(me.json()["id"]))
-        probe = await gql(http, urls[0], tokens[0], SEQ_PROBE)
     accounts = [Account(i, t) for i, t in zip(ids, tokens, strict=True)]
     await _give_trades(cluster.postgres.dsn, accounts[-1].id, REPORT_TRADES)
     return Accounts(
         [Writer(n, accounts[n], [], tag, itertools.count()) for n in range(writers)],
         renamed=accounts[-2],
         jobs=accounts[-1],
-        resumes=probe.outcome == OK,
     )
 
 

@@ -143,11 +143,11 @@ def check_delivery(
     load_trades: set[int],
 ) -> Delivery:
     """Each subscriber ends with every committed trade of its currency exactly once, in feed
-    order (the database's `seq`). Without positions (a schema before the live feed's) order
-    cannot be judged: then each trade of the load phase exactly once."""
+    order (the database's `seq`), from its first receipt on; one that received nothing at all
+    is judged against the trades of the load phase."""
     result = Delivery(subscribers=len(subscribers))
     unsequenced = [row.id for row in rows if row.seq is None]
-    if subscribers and subscribers[0].resumes and unsequenced:
+    if unsequenced:
         result.problems.append(f"committed trades without a feed position: {_some(unsequenced)}")
     for subscriber in subscribers:
         mine = [row for row in rows if row.currency == subscriber.currency]
@@ -158,7 +158,7 @@ def check_delivery(
             r.received - answered_at[r.id] for r in subscriber.receipts if r.id in answered_at
         ]
         problems = []
-        if subscriber.resumes and subscriber.receipts:
+        if subscriber.receipts:
             first = subscriber.receipts[0].seq or 0
             seqs = {row.id: row.seq for row in mine}
             expected = [row.id for row in sorted(mine, key=_seq) if _seq(row) > first]
@@ -201,7 +201,7 @@ def _compare(
         problems.append(f"{name}: received more than once: {_some(duplicated)}")
     if unknown:
         problems.append(f"{name}: received trades not committed in its currency: {_some(unknown)}")
-    if subscriber.resumes:
+    if subscriber.receipts:
         wanted = set(expected)
         order = [t for t in dict.fromkeys(got) if t in wanted]
         if order != [t for t in expected if t in counts]:

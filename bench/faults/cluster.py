@@ -35,7 +35,7 @@ from observability.heartbeat import HEARTBEAT_KEY
 
 # How each process is started: the one place to change when the worker's command changes.
 API_COMMAND = [sys.executable, "-m", "web.server", "--host", "127.0.0.1", "--no-access-log"]
-WORKER_COMMAND = [sys.executable, "-m", "arq", "workers.WorkerSettings"]
+WORKER_COMMAND = [sys.executable, "-m", "workers"]
 ADMIN_EMAIL = "faults-admin@example.com"
 ADMIN_PASSWORD = "faults-admin-password-1"  # noqa: S105 - a throwaway cluster's admin
 # Limits meant for one person's browser, raised: the runs sign in a handful of accounts that
@@ -65,13 +65,15 @@ def api_ready(base_url: str) -> Readiness:
 
 
 def worker_ready(redis_url: str) -> Readiness:
-    """The worker beats into Redis from its start-up hook, under host:pid (the format of
-    observability.heartbeat.worker_id): once its beat is there, it takes jobs."""
+    """The worker beats into Redis from its start-up hook, under host:pid:random (the format of
+    observability.heartbeat.worker_name): once its beat is there, it takes jobs."""
 
     def ready(pid: int) -> bool:
         client = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
+        prefix = f"{socket.gethostname()}:{pid}:".encode()
         try:
-            return bool(client.hexists(HEARTBEAT_KEY, f"{socket.gethostname()}:{pid}"))
+            names: list[bytes] = client.hkeys(HEARTBEAT_KEY)  # type: ignore[assignment]
+            return any(name.startswith(prefix) for name in names)
         except redis.RedisError:
             return False
         finally:

@@ -106,7 +106,6 @@ class Outcome:
     reads: checks.Freshness
     jobs: checks.Jobs
     exits: list[str]
-    resumes: bool
     log: list[Read]  # every freshness read, for a timeline when a check fails
 
     def problems(self) -> dict[str, list[str]]:
@@ -177,7 +176,6 @@ async def run(
                     n % len(traffic.urls),
                     currencies[n % len(currencies)],
                     accounts.renamed.token,
-                    accounts.resumes,
                 )
                 for n in range(load.subscribers)
             ]
@@ -232,7 +230,6 @@ async def run(
             worker_dead=not cluster.worker.alive,
         ),
         exits=exits,
-        resumes=accounts.resumes,
         log=freshness.reads,
     )
 

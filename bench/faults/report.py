@@ -52,8 +52,7 @@ def summary(outcome: Outcome, shown: int = 10) -> str:
         f"  delivery: {delivery.complete}/{delivery.subscribers} subscribers complete, missing "
         f"{delivery.missing}, duplicated {delivery.duplicated}, out of order "
         f"{delivery.out_of_order}, refetch {delivery.gaps}, reconnects {delivery.reconnects}; "
-        f"delay p50/p99/max {delay(outcome)}"
-        + ("" if outcome.resumes else " (no seq served: order not judged)"),
+        f"delay p50/p99/max {delay(outcome)}",
         f"  reads: {outcome.reads.reads}, stale {outcome.reads.stale} once Redis was up, "
         f"{outcome.reads.stale_in_outage} while it was down",
         f"  jobs: {outcome.jobs.completed_in_time}/{outcome.jobs.answered} answered complete in "
@@ -90,8 +89,7 @@ def table(outcomes: list[Outcome]) -> str:
                 ", ".join(_seconds(v) for v in o.recovery.values()),
                 f"{o.writes.batches:,} / {o.writes.trades:,}",
                 f"{o.writes.lost} / {o.writes.duplicated} / {o.writes.phantom}",
-                f"{o.delivery.complete}/{o.delivery.subscribers}"
-                + ("" if o.resumes else " (no seq)"),
+                f"{o.delivery.complete}/{o.delivery.subscribers}",
                 delay(o),
                 f"{o.reads.stale} of {o.reads.reads}",
                 f"{o.jobs.completed_in_time}/{o.jobs.answered}",

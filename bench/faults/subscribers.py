@@ -24,7 +24,6 @@ RESUMING = (
     "subscription($c: String, $after: String) "
     "{ tradeAdded(currency: $c, after: $after) { id seq currency } }"
 )
-LIVE_ONLY = "subscription($c: String) { tradeAdded(currency: $c) { id currency } }"
 OPEN_TIMEOUT = 5.0
 FIRST_BACKOFF, MAX_BACKOFF = 0.1, 1.0
 
@@ -43,7 +42,6 @@ class Subscriber:
     home: int  # the process it connects to first
     currency: str
     token: str
-    resumes: bool  # the schema has Trade.seq and tradeAdded(after:)
     receipts: list[Receipt] = field(default_factory=list)
     connects: int = 0
     gaps: list[str] = field(default_factory=list)  # messages of the refetch errors
@@ -55,8 +53,6 @@ class Subscriber:
         return seqs[-1] if seqs else None
 
     def _subscribe_message(self) -> dict[str, Any]:
-        if not self.resumes:
-            return {"query": LIVE_ONLY, "variables": {"c": self.currency}}
         after = str(self.last_seq) if self.last_seq is not None else None
         return {"query": RESUMING, "variables": {"c": self.currency, "after": after}}
 

@@ -54,8 +54,8 @@ def test_writes_answered_with_other_trades() -> None:
     assert result.problems == ["trade 1 is not what batch k1 sent"]
 
 
-def subscriber(seqs: list[tuple[int, int | None]], resumes: bool = True) -> Subscriber:
-    member = Subscriber(0, 0, "FA", "token", resumes)
+def subscriber(seqs: list[tuple[int, int | None]]) -> Subscriber:
+    member = Subscriber(0, 0, "FA", "token")
     member.receipts = [Receipt(i, s, "FA", 2.0) for i, s in seqs]
     return member
 
@@ -88,15 +88,6 @@ def test_delivery_refetch_wrong_seq_and_unsequenced_trades() -> None:
     assert any("seq differs" in p for p in result.problems)
     late = checks.check_delivery([subscriber([(1, 11)])], [*FEED[:1], row(5, 14)], {}, set())
     assert any("without a feed position" in p for p in late.problems)
-
-
-def test_delivery_without_seq_judges_the_load_trades_only() -> None:
-    # Trade 1 is a warm-up trade, received by some subscribers only: not counted.
-    complete = subscriber([(1, None), (2, None), (3, None)], resumes=False)
-    short = subscriber([(2, None)], resumes=False)
-    result = checks.check_delivery([complete, short], FEED[:3], {1: 0.0, 2: 0.0, 3: 0.0}, {2, 3})
-    assert result.complete == 1
-    assert result.missing == 1
 
 
 def read(sent: float, seen: int, known: int) -> Read:

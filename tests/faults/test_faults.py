@@ -27,34 +27,15 @@ from tests.faults.conftest import Runs
 
 pytestmark = pytest.mark.faults
 
-_WORKER_DIES = "the worker exits on a Redis outage and nothing starts it again (i13-jobs)"
-_REPORT_WITHOUT_REDIS = (
-    "requestTradeReport with Redis down answers INTERNAL_SERVER_ERROR and leaves a FAILED job "
-    "row; jobs queued in Redis are lost with it or with the worker (outbox: the lead, i13-jobs)"
+_STALE_CACHE = (
+    "an invalidation lost with a crashed process, or with Redis's data, leaves the other one "
+    "serving the old answer until it expires (i13-cache)"
 )
 # (scenario, check): why it fails today. Strict: an entry whose check passes fails the run.
 PENDING: dict[tuple[str, str], str] = {
-    ("postgres-restart", "answers"): (
-        "a database restart answers HTTP 500 and INTERNAL_SERVER_ERROR (i13-dbfail)"
-    ),
-    ("redis-restart", "reads"): (
-        "an invalidation lost with a crashed process leaves the other one serving the old "
-        "answer until it expires (i13-cache)"
-    ),
-    ("redis-restart", "jobs"): _REPORT_WITHOUT_REDIS,
-    ("redis-restart", "processes"): _WORKER_DIES,
-    ("redis-restart", "answers"): _REPORT_WITHOUT_REDIS,
-    ("redis-restart-empty", "jobs"): _REPORT_WITHOUT_REDIS,
-    ("redis-restart-empty", "processes"): _WORKER_DIES,
-    ("redis-restart-empty", "answers"): _REPORT_WITHOUT_REDIS,
-    ("worker-kill", "jobs"): (
-        "a report running when its worker died stays IN_PROGRESS for arq's job timeout + 10 s "
-        "(i13-jobs: a reaper that runs abandoned jobs again)"
-    ),
+    ("redis-restart", "reads"): _STALE_CACHE,
+    ("redis-restart-empty", "reads"): _STALE_CACHE,
 }
-# Trade.seq and tradeAdded(after:) are what subscribers resume by; until the served schema has
-# them, the delivery checks are skipped (they turn on by themselves).
-NO_SEQ = "Trade.seq and tradeAdded(after:) not served yet (the lead's live feed)"
 
 
 def cases(check: str) -> list[object]:
@@ -84,8 +65,6 @@ def test_no_trade_lost_duplicated_or_phantom(runs: Runs, scenario: str) -> None:
 
 @pytest.mark.parametrize("scenario", cases("delivery"))
 def test_every_subscriber_gets_every_trade_once_in_order(runs: Runs, scenario: str) -> None:
-    if not runs.outcome(scenario).resumes:
-        pytest.skip(NO_SEQ)
     check(runs, scenario, "delivery")
 
 

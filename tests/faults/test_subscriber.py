@@ -51,7 +51,7 @@ class StandIn:
 
 async def play(stand_in: StandIn, until: int) -> Subscriber:
     """A subscriber against the stand-in until it has `until` receipts."""
-    subscriber = Subscriber(0, 0, "FA", "token", resumes=True)
+    subscriber = Subscriber(0, 0, "FA", "token")
     async with serve(
         stand_in.handle, "127.0.0.1", 0, subprotocols=[Subprotocol(PROTOCOL)]
     ) as server:
