@@ -14,7 +14,7 @@ from auth.deps import CurrentUser, ServicesDep
 from auth.identity import COOKIE_NAME, signed_in, token_from
 from auth.responses import AuthRoute
 from auth.tokens import IssuedToken, issue_token
-from db import sessions
+from db import data_versions, sessions
 from db.records import UserRecord
 from events.broadcast import SessionsEnded
 from schema.models import MAX_PASSWORD_LENGTH, Token, UserCreate, UserRead
@@ -106,9 +106,9 @@ async def register_user(data: UserCreate, services: ServicesDep, request: Reques
     try:
         async with services.sessions.begin() as session:
             user = await register(session, data, password_hash)
+            await data_versions.bump(session, data_versions.USERS)
     except EmailTakenError:
         raise HTTPException(status.HTTP_409_CONFLICT, "That email is already registered") from None
-    await services.reads.user_added()
     await _queue_welcome(services, user.id)
     return user_read(user)
 

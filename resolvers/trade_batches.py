@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from db import idempotency, trades, users
+from db import data_versions, idempotency, trades, users
 from db.records import TradeRecord, UserRecord
 from db.types import utcnow
 from events.fanout import TradeEvent
@@ -105,6 +105,7 @@ async def add_trades(
                 )
             # Published only if the commit succeeds; an exception before it rolls back whole.
             events = [TradeEvent(t, traders[t.user_id]) for t in added]
+            await data_versions.bump(session, data_versions.TRADES)
             async with services.broadcaster.publish_after(events):
                 await session.commit()
     except IntegrityError:
@@ -116,8 +117,6 @@ async def add_trades(
         if previous is None:
             raise
         return previous
-    # After commit only: a rolled-back batch invalidates nothing.
-    await services.reads.trades_added(t.user_id for t in added)
     return added
 
 
