@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from auth.accounts import EmailTakenError, ensure_admin
 from auth.routes import router as auth_router
+from db import data_versions
 from fastpath.middleware import CompiledQueries
 from observability.logs import configure_logging
 from observability.middleware import RequestLog
@@ -45,11 +46,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                             settings.first_admin_password.get_secret_value(),
                             name="Admin",
                         )
+                        if admin_id is not None:
+                            # Its role may have changed: no process may serve the old record.
+                            await data_versions.bump(session, data_versions.USERS)
                 except EmailTakenError:
-                    admin_id = None  # another process created it at the same moment
-                if admin_id is not None:
-                    # Its role may have changed: no process may serve the old record.
-                    await services.reads.user_changed(admin_id)
+                    pass  # another process created it at the same moment
             app.state.services = services
             # What start-up built (the schema, the app, the pools) lives as long as the process:
             # out of the collector's sight, a full collection scans only what requests left,

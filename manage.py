@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from auth.accounts import register
 from auth.passwords import PasswordHasher
+from db import data_versions
 from db.engine import create_engine, create_session_factory
 from db.models import Degree, Trade, User
 from schema.models import UserCreate
@@ -91,6 +92,7 @@ async def load_demo_data(settings: Settings) -> None:
                 insert(Degree),
                 [{"user_id": uid, "name": rng.choice(("newbie", "expert"))} for uid in user_ids],
             )
+            await data_versions.bump(session, *data_versions.TAGS)
     finally:
         await engine.dispose()
 

@@ -8,6 +8,7 @@ from starlette.requests import HTTPConnection
 
 from auth.tokens import Claims, read_token
 from db import sessions
+from db.data_versions import Versions
 from db.records import UserRecord
 from observability import record
 from services import Services
@@ -19,6 +20,8 @@ COOKIE_NAME = "access_token"
 class SignedIn:
     user: UserRecord
     claims: Claims
+    # The data versions as of this check: the cache keys of this request's reads.
+    versions: Versions
 
 
 def token_from(connection: HTTPConnection) -> str | None:
@@ -38,11 +41,11 @@ async def signed_in(services: Services, token: str | None) -> SignedIn | None:
         found = await sessions.session_user(session, claims.user_id, claims.session_id)
     if found is None:
         return None
-    user, version, revoked = found
-    if revoked or version != claims.version or not user.is_active:
+    user = found.user
+    if found.revoked or found.token_version != claims.version or not user.is_active:
         return None
     record.set_viewer(user.id)  # for this request's log line
-    return SignedIn(user, claims)
+    return SignedIn(user, claims, found.versions)
 
 
 async def viewer_for_token(services: Services, token: str | None) -> UserRecord | None:

@@ -14,7 +14,7 @@ from auth.deps import CurrentUser, ServicesDep
 from auth.identity import COOKIE_NAME, signed_in, token_from
 from auth.responses import AuthRoute
 from auth.tokens import IssuedToken, issue_token
-from db import sessions
+from db import data_versions, sessions
 from db.records import UserRecord
 from events.broadcast import SessionsEnded, end_sockets
 from schema.models import MAX_PASSWORD_LENGTH, Token, UserCreate, UserRead
@@ -109,10 +109,10 @@ async def register_user(data: UserCreate, services: ServicesDep, request: Reques
             user = await register(session, data, password_hash)
             # Committed with the account, sent once Redis (or this process) takes the job.
             await add_job(session, "send_welcome", user.id)
+            await data_versions.bump(session, data_versions.USERS)
     except EmailTakenError:
         raise HTTPException(status.HTTP_409_CONFLICT, "That email is already registered") from None
     services.relay.wake()
-    await services.reads.user_added()
     return user_read(user)
 
 

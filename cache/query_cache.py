@@ -1,9 +1,15 @@
-"""Cached reads keyed by function name and parameters, invalidated by tags, failing open.
+"""Cached reads keyed by function name, parameters and the versions of the data they read.
 
-A key is `<name>:<params>` plus the current version of each of its tags; a write bumps the
-versions of the tags it changes (after commit), which makes the old entries unreachable from
-every process. Any cache failure (Redis down, slow, erroring) is counted and the value comes
-from the database instead; a circuit breaker stops waiting on a Redis that keeps failing.
+A key is `<name>:<params>` plus the version of each of its tags (the tables it reads). The
+versions live in the database (db/data_versions.py): a write bumps them in its own transaction,
+and a request reads them in the statement it sends anyway (its session check). An entry can
+only be found by a request that has seen no write of its tables since the entry's data was read,
+so nothing needs invalidating in Redis, and nothing Redis does (down, hung, restarted, flushed)
+can make a read older than a commit the request could see. Entries no key names any more expire
+with their TTL, or are evicted.
+
+Any cache failure (Redis down, slow, erroring) is counted and the value comes from the database
+instead; a circuit breaker stops waiting on a Redis that keeps failing.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Generic, TypeVar
 from cache.backends import Backend
 from cache.breaker import CircuitBreaker
 from cache.codec import Codec
+from db.data_versions import Versions
 from observability.metrics import CACHE
 
 # Looked up once: labels() costs a lookup under a lock on every call.
@@ -41,7 +48,8 @@ class CacheStats:
 
 @dataclass(frozen=True)
 class Entry(Generic[K]):
-    """One value to look up: its loader key, its cache key and the tags that invalidate it."""
+    """One value to look up: its loader key, its cache key and the tags whose versions it
+    depends on."""
 
     key: K
     cache_key: str
@@ -54,9 +62,6 @@ class QueryCache:
         self.ttl = ttl
         self.stats = CacheStats()
         self.breaker = CircuitBreaker()
-        # Invalidations that could not reach the backend: replayed before the next cached read,
-        # and until then reads skip the cache rather than risk serving what they invalidate.
-        self._pending: set[str] = set()
         self._timeout = timeout_seconds
 
     @property
@@ -69,12 +74,14 @@ class QueryCache:
         tags: Sequence[str],
         load: Callable[[], Awaitable[V | None]],
         codec: Codec[V],
+        *,
+        versions: Versions | None,
     ) -> V | None:
         async def load_one(_: list[str]) -> dict[str, V | None]:
             return {cache_key: await load()}
 
         found = await self.get_many_or_load(
-            [Entry(cache_key, cache_key, tuple(tags))], load_one, codec
+            [Entry(cache_key, cache_key, tuple(tags))], load_one, codec, versions=versions
         )
         return found.get(cache_key)
 
@@ -83,16 +90,22 @@ class QueryCache:
         entries: Sequence[Entry[K]],
         load: Callable[[list[K]], Awaitable[dict[K, V | None]]],
         codec: Codec[V],
+        *,
+        versions: Versions | None,
     ) -> dict[K, V | None]:
         """Values for every entry: cached ones decoded, the rest loaded in one call and stored.
 
-        None values (nothing found) are returned but never cached.
+        `versions` are the data versions the caller read from the database before calling (they
+        must come before the load, so that a value is never older than the key it is stored
+        under); without them every value is loaded. None values (nothing found) are returned but
+        never cached.
         """
-        if not self.enabled or not entries:
+        if not self.enabled or not entries or versions is None:
             return await load([entry.key for entry in entries])
-        keys = await self._versioned_keys(entries)
-        if keys is None:
-            return await load([entry.key for entry in entries])
+        keys = [
+            PREFIX + entry.cache_key + "@" + ".".join(str(versions[tag]) for tag in entry.tags)
+            for entry in entries
+        ]
         ok, cached = await self._call(self.backend.get_many(keys))
         if not ok or cached is None:
             return await load([entry.key for entry in entries])
@@ -120,47 +133,16 @@ class QueryCache:
                 await self._call(self.backend.set_many(fresh, self.ttl))
         return found
 
-    async def invalidate(self, tags: Sequence[str]) -> None:
-        """Bump the tags' versions; call after the transaction that changed the data commits."""
-        if not self.enabled or not tags:
-            return
-        self._pending.update(tags)
-        await self._flush_pending(count_bypass=False)
-
     async def close(self) -> None:
         await self.backend.close()
 
-    async def _versioned_keys(self, entries: Sequence[Entry[K]]) -> list[str] | None:
-        if self._pending and not await self._flush_pending(count_bypass=True):
-            return None
-        tags = sorted({tag for entry in entries for tag in entry.tags})
-        ok, versions = await self._call(self.backend.versions(tags))
-        if not ok or versions is None:
-            return None
-        version_of = dict(zip(tags, versions, strict=True))
-        return [
-            PREFIX + entry.cache_key + "@" + ".".join(version_of[tag] for tag in entry.tags)
-            for entry in entries
-        ]
-
-    async def _flush_pending(self, *, count_bypass: bool) -> bool:
-        tags = sorted(self._pending)
-        ok, _ = await self._call(self.backend.bump(tags), count_bypass=count_bypass)
-        if not ok:
-            return False
-        self._pending.difference_update(tags)
-        return True
-
-    async def _call(
-        self, operation: Awaitable[V], *, count_bypass: bool = True
-    ) -> tuple[bool, V | None]:
+    async def _call(self, operation: Awaitable[V]) -> tuple[bool, V | None]:
         """Run one backend operation: (False, None) when it failed or the breaker is open."""
         if self.backend.in_process:
             return True, await operation
         if not self.breaker.allows():
-            if count_bypass:
-                self.stats.bypassed += 1
-                CACHE.labels("bypassed").inc()
+            self.stats.bypassed += 1
+            CACHE.labels("bypassed").inc()
             _close(operation)
             return False, None
         try:

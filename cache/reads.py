@@ -4,28 +4,32 @@ Keys are the function name and its parameters. User records are cached per visib
 `admin` entries keep emails, `public` entries have none at all, so no cache entry can hand one
 user's email to another (the viewer's own email comes from their session, not the cache).
 
-Tags, bumped after the commit of the write that changes them:
-    user:<id>           that user's record          changeUserName
-    users               every page of users         changeUserName, registration
-    trades              trade(id) and trade pages   addTrades
-    trades:user:<id>    that user's trade pages     addTrades
-    degrees:user:<id>   that user's degrees         addDegree
-    degrees             every degree                addDegree
+Tags are the tables an entry reads (db/data_versions.py), bumped in the transaction of every
+write to them:
+    users       user(id), user pages            registration, changeUserName, deactivateUser,
+                                                the first admin at start-up
+    trades      trade(id), trade pages, each    addTrades
+                user's trade pages
+    degrees     each user's degrees             addDegree
 
-Compiled queries (fastpath/) cache whole responses under the tags `users`, `trades` and
-`degrees` of the tables they read.
+Per-row tags (one user's record, one user's trades) would spare entries that a write leaves
+alone, but their versions could only be read once the rows a request reads are known: a round
+trip more per cached read, where a table's version comes with the session check for free.
+
+Compiled queries (fastpath/) cache whole responses under the same tags, of the tables they read.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cache import codec
 from cache.query_cache import Entry, QueryCache
 from db import degrees, trades, users
+from db.data_versions import DEGREES, TRADES, USERS, Versions
 from db.records import DegreeRecord, TradeRecord, UserRecord
 
 
@@ -38,9 +42,23 @@ def _visible(record: UserRecord, see_emails: bool) -> UserRecord:
 
 
 class CachedReads:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], cache: QueryCache) -> None:
+    """The reads of one request, through the cache as of the data versions its session check
+    read; without versions (the process-wide instance, a mutation, a socket's events) every read
+    goes to the database."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        cache: QueryCache,
+        versions: Versions | None = None,
+    ) -> None:
         self._sessions = sessions
         self.cache = cache
+        self.versions = versions
+
+    def as_of(self, versions: Versions | None) -> CachedReads:
+        """The same reads, cached under these versions (read before any of these reads)."""
+        return CachedReads(self._sessions, self.cache, versions)
 
     async def users_by_ids(
         self, ids: Sequence[int], *, see_emails: bool
@@ -55,8 +73,8 @@ class CachedReads:
                 }
             return {user_id: found.get(user_id) for user_id in missing}
 
-        entries = [Entry(i, f"user:{scope}:{i}", (f"user:{i}",)) for i in ids]
-        return await self.cache.get_many_or_load(entries, load, codec.USER)
+        entries = [Entry(i, f"user:{scope}:{i}", (USERS,)) for i in ids]
+        return await self.cache.get_many_or_load(entries, load, codec.USER, versions=self.versions)
 
     async def user_page(self, limit: int, offset: int, *, see_emails: bool) -> list[UserRecord]:
         async def load() -> list[UserRecord]:
@@ -65,7 +83,10 @@ class CachedReads:
             return [_visible(u, see_emails) for u in page]
 
         key = f"users:{_scope(see_emails)}:{limit}:{offset}"
-        return await self.cache.get_or_load(key, ("users",), load, codec.USERS) or []
+        found = await self.cache.get_or_load(
+            key, (USERS,), load, codec.USERS, versions=self.versions
+        )
+        return found or []
 
     async def trade(self, trade_id: int) -> TradeRecord | None:
         async def load() -> TradeRecord | None:
@@ -73,7 +94,9 @@ class CachedReads:
                 found = await trades.trades_by_ids(session, [trade_id])
             return found[0] if found else None
 
-        return await self.cache.get_or_load(f"trade:{trade_id}", ("trades",), load, codec.TRADE)
+        return await self.cache.get_or_load(
+            f"trade:{trade_id}", (TRADES,), load, codec.TRADE, versions=self.versions
+        )
 
     async def trade_page(
         self,
@@ -96,7 +119,10 @@ class CachedReads:
                 )
 
         key = f"trades:{limit}:{offset}:{currency}:{side}:{user_id}"
-        return await self.cache.get_or_load(key, ("trades",), load, codec.TRADES) or []
+        found = await self.cache.get_or_load(
+            key, (TRADES,), load, codec.TRADES, versions=self.versions
+        )
+        return found or []
 
     async def trade_pages_for_users(
         self, user_ids: Sequence[int], *, limit: int, offset: int
@@ -108,10 +134,10 @@ class CachedReads:
                 )
             return dict(pages)
 
-        entries = [
-            Entry(u, f"user-trades:{u}:{limit}:{offset}", (f"trades:user:{u}",)) for u in user_ids
-        ]
-        return await self.cache.get_many_or_load(entries, load, codec.TRADES)
+        entries = [Entry(u, f"user-trades:{u}:{limit}:{offset}", (TRADES,)) for u in user_ids]
+        return await self.cache.get_many_or_load(
+            entries, load, codec.TRADES, versions=self.versions
+        )
 
     async def degrees_for_users(
         self, user_ids: Sequence[int]
@@ -120,19 +146,7 @@ class CachedReads:
             async with self._sessions() as session:
                 return dict(await degrees.degrees_for_users(session, missing))
 
-        entries = [Entry(u, f"degrees:{u}", (f"degrees:user:{u}",)) for u in user_ids]
-        return await self.cache.get_many_or_load(entries, load, codec.DEGREES)
-
-    # Invalidation: call after the transaction that made the change has committed.
-
-    async def trades_added(self, user_ids: Iterable[int]) -> None:
-        await self.cache.invalidate(["trades", *(f"trades:user:{u}" for u in set(user_ids))])
-
-    async def user_changed(self, user_id: int) -> None:
-        await self.cache.invalidate([f"user:{user_id}", "users"])
-
-    async def user_added(self) -> None:
-        await self.cache.invalidate(["users"])
-
-    async def degree_added(self, user_id: int) -> None:
-        await self.cache.invalidate([f"degrees:user:{user_id}", "degrees"])
+        entries = [Entry(u, f"degrees:{u}", (DEGREES,)) for u in user_ids]
+        return await self.cache.get_many_or_load(
+            entries, load, codec.DEGREES, versions=self.versions
+        )

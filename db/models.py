@@ -205,3 +205,19 @@ class OutboxMessage(Base):
     topic: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DataVersion(Base):
+    """How often the data of a table (its tag) has changed: cache keys embed these versions.
+
+    A write adds 1 to one row of its table's tag in its own transaction, so a reader that sees
+    the write's commit sees a version no cache entry built before it has. A tag is spread over a
+    few rows (shards) that writers pick at random and readers add up: concurrent writers of the
+    same table then seldom wait for each other's commit on one row.
+    """
+
+    __tablename__ = "data_versions"
+
+    tag: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

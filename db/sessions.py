@@ -2,28 +2,48 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import data_versions
 from db.models import RevokedToken, User
 from db.records import UserRecord
 from db.users import user_columns_select
 
 
-async def session_user(
-    session: AsyncSession, user_id: int, session_id: str
-) -> tuple[UserRecord, int, bool] | None:
-    """The user, their token version, and whether this session was logged out: one statement."""
+@dataclass(frozen=True)
+class SessionUser:
+    user: UserRecord
+    token_version: int
+    revoked: bool  # this session was logged out
+    # The data versions the request reads the cache with: fetched here, in the statement the
+    # request sends anyway, so they are at least as new as any commit the request can see.
+    versions: data_versions.Versions
+
+
+async def session_user(session: AsyncSession, user_id: int, session_id: str) -> SessionUser | None:
+    """The user, their token version, whether this session was logged out, and the data
+    versions: one statement."""
     revoked = exists().where(RevokedToken.jti == session_id).label("revoked")
-    query = user_columns_select().add_columns(User.token_version, revoked).where(User.id == user_id)
+    query = (
+        user_columns_select()
+        .add_columns(User.token_version, revoked, *data_versions.columns())
+        .where(User.id == user_id)
+    )
     row = (await session.execute(query)).one_or_none()
     if row is None:
         return None
-    *fields, version, is_revoked = row
-    return UserRecord(*fields), version, bool(is_revoked)
+    values = row._mapping
+    return SessionUser(
+        UserRecord(**{field.name: values[field.name] for field in fields(UserRecord)}),
+        values["token_version"],
+        bool(values["revoked"]),
+        data_versions.from_mapping(values),
+    )
 
 
 async def token_version(session: AsyncSession, user_id: int) -> int:

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db import feed, outbox, users
+from db import data_versions, feed, outbox, users
 from events.broadcast import Broadcaster, SessionsEnded
 from events.fanout import TradeEvent
 from events.feed import LiveFeed
@@ -113,6 +113,8 @@ class Relay:
         async with self._sessions.begin() as session:
             await feed.take_sequencer(session)
             placed = await feed.sequence_pending(session, BATCH)
+            if placed:  # cached trades show their seq from this commit on
+                await data_versions.bump(session, data_versions.TRADES)
         if not placed:
             return 0
         async with self._sessions() as session:

@@ -47,6 +47,7 @@ from graphql import (
 )
 from pydantic import ValidationError
 
+from db import data_versions
 from fastpath.dialects import JSONDialect
 from schema.models import Page, Side, TradeFilter
 
@@ -84,12 +85,15 @@ class Statement:
         return hashlib.sha256(repr((self.sql, self.params)).encode()).hexdigest()
 
 
-def viewer_query(dialect: JSONDialect) -> str:
+def viewer_query(dialect: JSONDialect, *, versions: bool = False) -> str:
     """The viewer's id and admin flag while their session is valid (`signed_in`'s rules: the
-    token's version is current, the session was not logged out, the user is active)."""
+    token's version is current, the session was not logged out, the user is active); with
+    `versions`, also the data versions (db/data_versions.py) that cache keys embed."""
     p = dialect.placeholder
+    extra = ", " + data_versions.columns_sql() if versions else ""
     return (
-        "SELECT u.id, r.name = 'admin' AS admin FROM users u JOIN roles r ON r.id = u.role_id "
+        f"SELECT u.id, r.name = 'admin' AS admin{extra} "
+        "FROM users u JOIN roles r ON r.id = u.role_id "
         f"WHERE u.id = {p(1)} AND u.token_version = {p(2)} AND u.is_active "
         f"AND NOT EXISTS (SELECT 1 FROM revoked_tokens x WHERE x.jti = {p(3)})"
     )

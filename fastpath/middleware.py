@@ -31,6 +31,7 @@ from auth.identity import token_from
 from auth.tokens import Claims, read_token
 from cache.codec import RAW
 from cache.lru import ByteLRU
+from db import data_versions
 from db.engine import is_lost_connection
 from fastpath.compiler import NotCompilable, Statement, compile_query, viewer_query
 from fastpath.dialects import POSTGRESQL, SQLITE
@@ -57,7 +58,8 @@ class CompiledQueries:
         self.graphql_schema = schema._schema
         self.documents = schema.documents
         self.dialect = POSTGRESQL if settings.database_url.startswith("postgresql") else SQLITE
-        self.viewer_sql = viewer_query(self.dialect)
+        # For cached answers: the session check, and the data versions the cache key embeds.
+        self.viewer_sql = viewer_query(self.dialect, versions=True)
         self.tokens: OrderedDict[str, Claims] = OrderedDict()
         # By a hash of (document, operation, variables): a request's text is not kept.
         # Declined documents are kept too, as (None,): the general path answers them.
@@ -142,9 +144,10 @@ class CompiledQueries:
     async def _cached(
         self, services: Services, statement: Statement, params: tuple[object, ...]
     ) -> bytes | None:
-        """From the result cache, keyed by the statement, its values and (when the JSON depends
-        on who asks) the viewer; tagged by the tables it reads. The session is still checked
-        in the database on every request: a logged-out token must not read cached results."""
+        """From the result cache, keyed by the statement, its values, (when the JSON depends on
+        who asks) the viewer, and the versions of the tables it reads. The session is still
+        checked in the database on every request (a logged-out token must not read cached
+        results), and the versions come with that check: no extra round trip."""
         record.count_statement()  # the reader engine leaves counting to its callers
         async with services.reader.connect() as connection:
             viewer: Any = (await connection.exec_driver_sql(self.viewer_sql, params[:3])).first()
@@ -153,11 +156,12 @@ class CompiledQueries:
         scope = f":{viewer[0]}:{bool(viewer[1])}" if statement.per_viewer else ""
         key = f"compiled:{statement.digest}{scope}"
         tags = sorted(statement.tables)
+        versions = data_versions.from_mapping(viewer._mapping)
 
         async def load() -> bytes | None:
             return await self._fetch(services, statement.sql, params)
 
-        return await services.reads.cache.get_or_load(key, tags, load, RAW)
+        return await services.reads.cache.get_or_load(key, tags, load, RAW, versions=versions)
 
     @staticmethod
     async def _fetch(services: Services, sql: str, params: tuple[object, ...]) -> bytes | None:

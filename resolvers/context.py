@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
+from strawberry.extensions import SchemaExtension
 from strawberry.fastapi import BaseContext
+from strawberry.types.graphql import OperationType
 
 from auth.identity import signed_in, token_from
 from auth.tokens import Claims
+from cache.reads import CachedReads
 from db.records import UserRecord
 from resolvers.dataloaders import Loaders
 from schema.errors import Unauthenticated
@@ -20,6 +24,8 @@ from services import Services
 class Context(BaseContext):
     services: Services
     viewer: UserRecord | None
+    # This request's reads: cached as of the data versions its session check read, if any.
+    reads: CachedReads
     loaders: Loaders
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     claims: Claims | None = None  # the viewer's token: which session, for logout
@@ -33,7 +39,12 @@ class Context(BaseContext):
 
     def refresh_loaders(self) -> None:
         """Forget what this context loaded: a socket lives long, its events must not read stale."""
-        self.loaders = loaders_for(self.services, self.viewer)
+        self.loaders = loaders_for(self.reads, self.viewer)
+
+    def read_from_database(self) -> None:
+        """From now on every read of this request goes to the database, not the cache."""
+        self.reads = self.services.reads
+        self.refresh_loaders()
 
     def require_viewer(self) -> UserRecord:
         """The signed-in user; UNAUTHENTICATED otherwise (permission classes check it first)."""
@@ -47,18 +58,36 @@ async def get_context(connection: HTTPConnection) -> Context:
     services: Services = connection.app.state.services
     session = await signed_in(services, token_from(connection))
     viewer = session.user if session else None
+    # Versions are as old as the check that read them: a socket lives long, so what it reads
+    # later (events, operations sent over it) comes from the database. Anonymous requests read
+    # nothing that is cached (every cached field requires a signed-in viewer).
+    versions = session.versions if session and connection.scope["type"] == "http" else None
+    reads = services.reads.as_of(versions)
     request_id = getattr(connection.state, "request_id", None) or uuid.uuid4().hex
     return Context(
         services=services,
         viewer=viewer,
-        loaders=loaders_for(services, viewer),
+        reads=reads,
+        loaders=loaders_for(reads, viewer),
         request_id=request_id,
         claims=session.claims if session else None,
     )
 
 
-def loaders_for(services: Services, viewer: UserRecord | None) -> Loaders:
-    loaders = Loaders(services.reads, see_emails=viewer is not None and viewer.is_admin)
+def loaders_for(reads: CachedReads, viewer: UserRecord | None) -> Loaders:
+    loaders = Loaders(reads, see_emails=viewer is not None and viewer.is_admin)
     if viewer is not None:
         loaders.user_by_id.prime(viewer.id, viewer)
     return loaders
+
+
+class FreshReadsInMutations(SchemaExtension):
+    """A mutation's reads (the fields of its result) go to the database: the versions its
+    session check read are older than its own commit, which its answer must show."""
+
+    def on_execute(self) -> Iterator[None]:
+        if self.execution_context.operation_type is OperationType.MUTATION:
+            context = self.execution_context.context
+            if isinstance(context, Context):
+                context.read_from_database()
+        yield

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry import Info
 
-from db import degrees, sessions, users
+from db import data_versions, degrees, sessions, users
 from events.broadcast import SessionsEnded, end_sockets
 from resolvers.context import Context
 from resolvers.permissions import IsAdmin, IsAuthenticated
@@ -57,9 +57,10 @@ class Mutation:
             raise Forbidden("Only the user themself or an admin may rename a user")
         async with info.context.services.sessions.begin() as session:
             record = await users.rename_user(session, change.user_id, change.new_name)
+            if record is not None:
+                await data_versions.bump(session, data_versions.USERS)
         if record is None:
             raise NotFound(f"There is no user {user_id}", argument="userId")
-        await info.context.services.reads.user_changed(record.id)
         return User.from_record(record)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated, IsAdmin], description="Admins only.")
@@ -71,7 +72,7 @@ class Mutation:
             record = await degrees.insert_degree(
                 session, user_id=degree.user_id, name=degree.name.value
             )
-        await info.context.services.reads.degree_added(degree.user_id)
+            await data_versions.bump(session, data_versions.DEGREES)
         return Degree.from_record(record)
 
     @strawberry.mutation(
@@ -91,8 +92,8 @@ class Mutation:
                 raise NotFound(f"There is no user {user_id}", argument="userId")
             version = await sessions.end_all(session, user_id, deactivate=True)
             await end_sockets(session, SessionsEnded(user_id, below_version=version))
+            await data_versions.bump(session, data_versions.USERS)
         services.relay.wake()
-        await services.reads.user_changed(user_id)
         return User.from_record(found[0])
 
     @strawberry.mutation(

@@ -45,7 +45,7 @@ class Query:
         self, info: Info[Context, None], limit: int = 10, offset: int = 0
     ) -> list[User]:
         page = validated(Page, limit=limit, offset=offset)
-        records = await info.context.services.reads.user_page(
+        records = await info.context.reads.user_page(
             page.limit, page.offset, see_emails=info.context.sees_all_emails
         )
         for record in records:
@@ -54,7 +54,7 @@ class Query:
 
     @strawberry.field(permission_classes=signed_in)
     async def trade(self, info: Info[Context, None], id: int) -> Trade | None:
-        record = await info.context.services.reads.trade(id)
+        record = await info.context.reads.trade(id)
         return Trade.from_record(record) if record else None
 
     @strawberry.field(
@@ -71,7 +71,7 @@ class Query:
     ) -> list[Trade]:
         page = validated(Page, limit=limit, offset=offset)
         wanted = validated(TradeFilter, currency=currency).currency
-        records = await info.context.services.reads.trade_page(
+        records = await info.context.reads.trade_page(
             limit=page.limit,
             offset=page.offset,
             currency=wanted,

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from db import idempotency, trades, users
+from db import data_versions, idempotency, trades, users
 from db.records import TradeRecord, UserRecord
 from db.types import utcnow
 from schema.errors import BadUserInput, Conflict, Forbidden
@@ -103,6 +103,7 @@ async def add_trades(
                     request_hash=request_hash,
                     trade_ids=[t.id for t in added],
                 )
+            await data_versions.bump(session, data_versions.TRADES)
             # The trades are their own outbox entries: the relay places them once committed.
             await session.commit()
         services.relay.trades_committed()
@@ -115,8 +116,6 @@ async def add_trades(
         if previous is None:
             raise
         return previous
-    # After commit only: a rolled-back batch invalidates nothing.
-    await services.reads.trades_added(t.user_id for t in added)
     return added
 
 

@@ -11,6 +11,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from observability.graphql import Observe
+from resolvers.context import FreshReadsInMutations
 from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.subscription import Subscription
@@ -52,7 +53,12 @@ def create_schema(settings: Settings) -> TradingSchema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[Observe, ErrorCodes, *limit_extensions(settings, documents, live)],
+        extensions=[
+            Observe,
+            ErrorCodes,
+            FreshReadsInMutations,
+            *limit_extensions(settings, documents, live),
+        ],
         scalar_overrides=SCALAR_OVERRIDES,
         execution_context_class=SharedEventExecutor,
         config=StrawberryConfig(disable_field_suggestions=settings.is_production),

@@ -1,4 +1,4 @@
-"""QueryCache on both backends: hits, misses, tag invalidation, and no stale write-back."""
+"""QueryCache on both backends: hits, misses, keys by data version, and no stale write-back."""
 
 from __future__ import annotations
 
@@ -46,10 +46,14 @@ class Source:
         return load
 
 
+# The data versions a request read in its session check (db/data_versions.py).
+V1 = {"t": 1, "t:a": 1, "t:b": 1, "all": 1}
+
+
 async def test_second_read_is_a_hit(cache: QueryCache) -> None:
     source = Source({"a": "alpha"})
     for _ in range(2):
-        assert await cache.get_or_load("a", ["t"], source.loader("a"), TEXT) == "alpha"
+        assert await cache.get_or_load("a", ["t"], source.loader("a"), TEXT, versions=V1) == "alpha"
     assert len(source.loads) == 1
     assert (cache.stats.hits, cache.stats.misses) == (1, 1)
 
@@ -57,38 +61,48 @@ async def test_second_read_is_a_hit(cache: QueryCache) -> None:
 async def test_none_is_returned_but_not_cached(cache: QueryCache) -> None:
     source = Source({})
     for _ in range(2):
-        assert await cache.get_or_load("missing", ["t"], source.loader("missing"), TEXT) is None
+        found = await cache.get_or_load(
+            "missing", ["t"], source.loader("missing"), TEXT, versions=V1
+        )
+        assert found is None
     assert len(source.loads) == 2
 
 
 async def test_many_loads_only_the_misses_in_one_call(cache: QueryCache) -> None:
     source = Source({"a": "1", "b": "2", "c": "3"})
-    await cache.get_or_load("a", ["t:a"], source.loader("a"), TEXT)
+    await cache.get_or_load("a", ["t:a"], source.loader("a"), TEXT, versions=V1)
     entries = [Entry(k, k, (f"t:{k}",)) for k in ("a", "b", "c")]
-    found = await cache.get_many_or_load(entries, source.load_many, TEXT)
+    versions = {"t:a": 1, "t:b": 1, "t:c": 1}
+    found = await cache.get_many_or_load(entries, source.load_many, TEXT, versions=versions)
     assert found == {"a": "1", "b": "2", "c": "3"}
     assert source.loads[-1] == ["b", "c"]
 
 
-async def test_invalidating_a_tag_drops_only_its_entries(cache: QueryCache) -> None:
+async def test_a_new_version_of_a_tag_misses_only_its_entries(cache: QueryCache) -> None:
     source = Source({"a": "old-a", "b": "old-b"})
     entries = [Entry("a", "a", ("t:a", "all")), Entry("b", "b", ("t:b", "all"))]
-    await cache.get_many_or_load(entries, source.load_many, TEXT)
+    await cache.get_many_or_load(entries, source.load_many, TEXT, versions=V1)
     source.values = {"a": "new-a", "b": "new-b"}
-    await cache.invalidate(["t:a"])
-    found = await cache.get_many_or_load(entries, source.load_many, TEXT)
+    v2 = {**V1, "t:a": 2}
+    found = await cache.get_many_or_load(entries, source.load_many, TEXT, versions=v2)
     assert found == {"a": "new-a", "b": "old-b"}
-    await cache.invalidate(["all"])
-    assert await cache.get_many_or_load(entries, source.load_many, TEXT) == {
-        "a": "new-a",
-        "b": "new-b",
-    }
+    v3 = {**v2, "all": 2}
+    found = await cache.get_many_or_load(entries, source.load_many, TEXT, versions=v3)
+    assert found == {"a": "new-a", "b": "new-b"}
 
 
-async def test_a_load_that_straddles_an_invalidation_is_not_served_afterwards(
-    cache: QueryCache,
-) -> None:
-    """Read old value, write commits and invalidates, old value written back: still unreachable."""
+async def test_without_versions_every_read_goes_to_the_source(cache: QueryCache) -> None:
+    """A read with no versions from the database (a mutation's, a socket's) is never cached."""
+    source = Source({"a": "1"})
+    await cache.get_or_load("a", ["t"], source.loader("a"), TEXT, versions=V1)
+    for _ in range(2):
+        assert await cache.get_or_load("a", ["t"], source.loader("a"), TEXT, versions=None) == "1"
+    assert len(source.loads) == 3
+    assert (cache.stats.hits, cache.stats.misses) == (0, 1)
+
+
+async def test_a_load_that_straddles_a_write_is_not_served_afterwards(cache: QueryCache) -> None:
+    """Versions read, write commits (new version), old value stored: only under the old key."""
     started, release = asyncio.Event(), asyncio.Event()
 
     async def slow_old_load() -> str:
@@ -97,25 +111,25 @@ async def test_a_load_that_straddles_an_invalidation_is_not_served_afterwards(
         return "old"
 
     async def read() -> str | None:
-        return await cache.get_or_load("k", ["t"], slow_old_load, TEXT)
+        return await cache.get_or_load("k", ["t"], slow_old_load, TEXT, versions=V1)
 
     reader = asyncio.create_task(read())
     await started.wait()
-    await cache.invalidate(["t"])  # the writer committed "new" meanwhile
+    # The writer committed "new" meanwhile, and with it version 2 of "t".
     release.set()
-    assert await reader == "old"  # that reader saw the old data, fine
+    assert await reader == "old"  # that reader read before the commit, fine
 
     async def new_load() -> str:
         return "new"
 
-    assert await cache.get_or_load("k", ["t"], new_load, TEXT) == "new"
+    assert await cache.get_or_load("k", ["t"], new_load, TEXT, versions={"t": 2}) == "new"
 
 
 async def test_ttl_zero_turns_the_cache_off() -> None:
     cache = QueryCache(MemoryBackend(100_000), ttl=0, timeout_seconds=1)
     source = Source({"a": "1"})
     for _ in range(2):
-        await cache.get_or_load("a", ["t"], source.loader("a"), TEXT)
+        await cache.get_or_load("a", ["t"], source.loader("a"), TEXT, versions=V1)
     assert len(source.loads) == 2
     assert cache.stats.hits == cache.stats.misses == 0
 

@@ -35,7 +35,7 @@ async def placed(api: Api, services: Services, token: str, *currencies: str) -> 
 async def seqs_by_id(api: Api, token: str) -> dict[int, int]:
     body = await api.gql(SEQS, token=token)
     assert "errors" not in body, body
-    return {int(t["id"]): int(t["seq"]) for t in body["data"]["trades"]}
+    return {int(t["id"]): int(t["seq"] or 0) for t in body["data"]["trades"]}  # 0: not placed yet
 
 
 async def take(events: AsyncIterator[TradeEvent], count: int) -> list[int]:
@@ -73,7 +73,7 @@ async def test_a_feed_that_missed_messages_fills_the_gap_in_order(
         async with fanout.subscribe() as subscriber:
             _, token = await api.signup("alice@example.com", "Alice")
             await placed(api, services, token, "BTC", "ETH", "BTC", "ETH")
-            events = await _own_events(services, token)
+            events = await _own_events(services)
             # Only the third reaches this process: the first two are read from the database.
             feed.receive([events[2]])
             stream = subscriber.events()
@@ -103,7 +103,7 @@ async def test_a_feed_that_hears_nothing_catches_up_by_polling(
         await feed.close()
 
 
-async def _own_events(services: Services, token: str) -> list[TradeEvent]:
+async def _own_events(services: Services) -> list[TradeEvent]:
     """The placed trades as the relay hands them on, read back from the feed's replay."""
     return [event async for event in services.feed.replay(0, None)]
 

@@ -27,15 +27,8 @@ from tests.faults.conftest import Runs
 
 pytestmark = pytest.mark.faults
 
-_STALE_CACHE = (
-    "an invalidation lost with a crashed process, or with Redis's data, leaves the other one "
-    "serving the old answer until it expires (i13-cache)"
-)
 # (scenario, check): why it fails today. Strict: an entry whose check passes fails the run.
-PENDING: dict[tuple[str, str], str] = {
-    ("redis-restart", "reads"): _STALE_CACHE,
-    ("redis-restart-empty", "reads"): _STALE_CACHE,
-}
+PENDING: dict[tuple[str, str], str] = {}
 
 
 def cases(check: str) -> list[object]:
