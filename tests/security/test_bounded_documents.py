@@ -85,18 +85,25 @@ def test_fragments_spread_many_times_over_cost_no_more_than_once(live: Live) -> 
 
 
 def test_a_large_comment_is_not_parsed(live: Live) -> None:
-    """A 1 MB comment: 0.4-0.8 s of parsing, and 2 MB kept per distinct text."""
+    """A 1 MB comment: 0.4-0.8 s of parsing, and 2 MB kept per distinct text.
+
+    Memory is judged on a second round of as many requests: the allocator's growth under 1 MB
+    bodies (13-18 MB here, whether 100 or 400 requests come) happens once, in the first round,
+    while texts kept would grow it by 2 MB per request in every round."""
     requests = 100
-    for i in range(5):  # the allocator's first growth is not the caches'
+    for i in range(5):
         post(live, {"query": f"# {i} " + "x" * 1_000_000 + "\n{ me { id } }"})
-    with cost_of(live) as cost:
-        for i in range(requests):
-            query = f"# {i + 5} " + "x" * 1_000_000 + "\n{ me { id } }"
-            response = post(live, {"query": query})
-            assert error_code(response) == "GRAPHQL_PARSE_FAILED"
-            assert "at most 65536" in response.json()["errors"][0]["message"]
-    assert cost.per(requests) < REFUSAL_CPU_SECONDS, cost
-    assert cost.rss_growth_bytes < 10 * MB, cost
+    costs = []
+    for round_ in range(2):
+        with cost_of(live) as cost:
+            for i in range(requests):
+                query = f"# {round_}:{i} " + "x" * 1_000_000 + "\n{ me { id } }"
+                response = post(live, {"query": query})
+                assert error_code(response) == "GRAPHQL_PARSE_FAILED"
+                assert "at most 65536" in response.json()["errors"][0]["message"]
+        costs.append(cost)
+    assert costs[1].per(requests) < REFUSAL_CPU_SECONDS, costs
+    assert costs[1].rss_growth_bytes < 10 * MB, costs
 
 
 def test_large_unused_variables_do_not_grow_the_caches(live: Live, alice: Account) -> None:
