@@ -85,10 +85,16 @@ def test_a_connection_that_sends_nothing_is_closed(live: Live) -> None:
 
 def test_headers_sent_a_byte_at_a_time_are_cut_off(live: Live) -> None:
     endless = b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Pad: " + b"a" * 10_000
-    with cost_of(live) as cost, connect(live) as sock:
-        took = closed_after(sock, endless, READ_TIMEOUT + SLACK)
-    assert took >= READ_TIMEOUT - 0.2
-    assert cost.cpu_seconds < 0.1
+    # The least of three rounds: the server's idle work (the relay's poll, the log writer)
+    # costs ~12 ms a second and, on the shared machine, once cost 0.12 s in one round; a drip
+    # that made the server work would cost every round.
+    costs = []
+    for _ in range(3):
+        with cost_of(live) as cost, connect(live) as sock:
+            took = closed_after(sock, endless, READ_TIMEOUT + SLACK)
+        assert took >= READ_TIMEOUT - 0.2
+        costs.append(cost.cpu_seconds)
+    assert min(costs) < 0.1, costs
 
 
 def test_a_body_sent_a_byte_at_a_time_is_cut_off(live: Live) -> None:
