@@ -110,7 +110,7 @@ class Settings(BaseSettings):
     # Trade reports a user may request in a window; then the RATE_LIMITED error.
     report_max_requests_per_user: int = Field(default=10, gt=0)
     report_window_seconds: int = Field(default=3600, gt=0)
-    # Query limits: operations beyond them are refused before they run (README, Security).
+    # Query limits: operations beyond them are refused before they run (docs/security.md).
     graphql_max_depth: int = Field(default=10, gt=0)
     graphql_max_aliases: int = Field(default=30, gt=0)
     # Parsing stops beyond this many tokens; large trade batches belong in variables.
@@ -152,7 +152,7 @@ class Settings(BaseSettings):
     # /docs, /redoc and /openapi.json: on in development, off in production unless set.
     rest_docs: bool | None = None
 
-    # Observability (README, Observability). Log lines as JSON objects or text; JSON in
+    # Observability (docs/operations.md). Log lines as JSON objects or text; JSON in
     # production unless set.
     log_format: Literal["json", "text"] | None = None
     # /metrics answers clients on these networks, or presenting this bearer token.

@@ -1,5 +1,6 @@
 """compose.yaml, read as compose reads it: the services, their order, health checks and settings.
-(`docker compose config` and `up` cannot run here: there is no Docker engine; README.)"""
+(`docker compose config` and `up` cannot run here: there is no Docker engine; see
+docs/operations.md.)"""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 into a new virtualenv, its runtime's COPY takes the context through .dockerignore, and the result
 runs compose's migration, the image's CMD with its health check, and the arq worker with its own.
 
-What this cannot check (no Docker engine here; README): the base images, the build itself, the
-non-root user's permissions, the tmpfs, and the containers' network."""
+What this cannot check (no Docker engine here; docs/operations.md): the base images, the build
+itself, the non-root user's permissions, the tmpfs, and the containers' network."""
 
 from __future__ import annotations
 
