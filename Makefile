@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The address `make run` prints: localhost reaches 127.0.0.1, and it is the host dev servers
+# (Vite) use, which a page must share with the API for the session cookie (SameSite=Lax).
+URL_HOST := $(if $(filter 127.0.0.1,$(HOST)),localhost,$(HOST))
 # uv from the PATH, else a private copy bootstrapped into .tools/ with the system Python.
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
@@ -18,10 +21,11 @@ install: $(UV)
 
 run: install
 	@$(RUN) python manage.py prepare
-	@echo "- serving on http://$(HOST):$(PORT)"
-	@echo "  live page: http://$(HOST):$(PORT)/"
-	@echo "  GraphiQL:  http://$(HOST):$(PORT)/graphql   (log in first: POST /auth/login, or in /docs)"
-	@echo "  REST docs: http://$(HOST):$(PORT)/docs and http://$(HOST):$(PORT)/redoc"
+	@echo "- serving on http://$(URL_HOST):$(PORT)"
+	@echo "  live page: http://$(URL_HOST):$(PORT)/"
+	@echo "  GraphiQL:  http://$(URL_HOST):$(PORT)/graphql   (log in first: POST /auth/login, or in /docs)"
+	@echo "  REST docs: http://$(URL_HOST):$(PORT)/docs and http://$(URL_HOST):$(PORT)/redoc"
+	@echo "  your own pages: serve them on $(URL_HOST) too (http://$(URL_HOST):5173): the sign-in cookie is per host"
 	@echo "- starting uvicorn: python -m web.server (Ctrl-C stops it)"
 	@$(RUN) python -m web.server --host $(HOST) --port $(PORT) --no-access-log
 

@@ -22,6 +22,9 @@ DEV_SECRET_FILE = Path(__file__).with_name(".jwt_secret")
 MIN_SECRET_LENGTH = 32
 # A production key must look random, not like "aaaa...": this many distinct characters at least.
 MIN_DISTINCT_CHARACTERS = 12
+# Where Vite (and many dev servers after it) serves a page by default, on either name of this
+# machine: the origins development allows when CORS_ORIGINS is not set.
+DEVELOPMENT_CORS_ORIGINS = ("http://localhost:5173", "http://127.0.0.1:5173")
 _LOOPBACK: list[IPv4Network | IPv6Network] = [IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")]
 
 
@@ -53,6 +56,8 @@ class Settings(BaseSettings):
     jwt_lifetime_minutes: int = Field(default=60 * 12, gt=0)
     jwt_audience: str = "trading-api"
     jwt_issuer: str = "trading-api"
+    # Pages on other origins that may call the API with the user's cookie. Unset: none in
+    # production, Vite's dev server (DEVELOPMENT_CORS_ORIGINS) in development.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     first_admin_email: str | None = None
     first_admin_password: SecretStr | None = None
@@ -175,6 +180,13 @@ class Settings(BaseSettings):
     @classmethod
     def _normalize_origins(cls, origins: list[str]) -> list[str]:
         return [_origin(o) for o in origins]
+
+    @model_validator(mode="after")
+    def _development_origins(self) -> Settings:
+        # Set (even empty), CORS_ORIGINS is taken as it is, in every environment.
+        if "cors_origins" not in self.model_fields_set and not self.is_production:
+            self.cors_origins = list(DEVELOPMENT_CORS_ORIGINS)
+        return self
 
     @model_validator(mode="after")
     def _stale_after_missed_beats(self) -> Settings:

@@ -9,7 +9,12 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from auth.accounts import EmailTakenError, authenticate, register
-from auth.cross_site import REFUSAL, refuse_cross_site
+from auth.cross_site import (
+    COOKIE_ACROSS_SITES,
+    REFUSAL,
+    refuse_cookie_across_sites,
+    refuse_cross_site,
+)
 from auth.deps import CurrentUser, ServicesDep
 from auth.identity import COOKIE_NAME, signed_in, token_from
 from auth.responses import AuthRoute
@@ -38,6 +43,10 @@ SIGN_IN_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": BAD_CREDENTIALS},
     422: {"description": PASSWORD_TOO_LONG + ", or a field is missing"},
     429: {"description": TOO_MANY_ATTEMPTS + " (see Retry-After)"},
+}
+LOGIN_RESPONSES = {
+    **SIGN_IN_RESPONSES,
+    403: {"description": f"{REFUSAL}; or: {COOKIE_ACROSS_SITES}"},
 }
 
 
@@ -120,8 +129,8 @@ async def register_user(data: UserCreate, services: ServicesDep, request: Reques
     "/auth/login",
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["auth"],
-    dependencies=SAME_SITE_ONLY,
-    responses=SIGN_IN_RESPONSES,
+    dependencies=[*SAME_SITE_ONLY, Depends(refuse_cookie_across_sites)],
+    responses=LOGIN_RESPONSES,
 )
 async def login(
     form: PasswordForm, services: ServicesDep, request: Request, response: Response

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from schema.models import MAX_PASSWORD_LENGTH
 from services import Services
 from settings import Settings
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, make_settings
+from tests.databases import sqlite_url
 
 PASSWORD = "trade-secret-1"
 ALLOWED_ORIGIN = "http://app.example"  # the origin make_settings configures
@@ -509,6 +511,30 @@ async def test_cors_simple_request_echoes_only_the_allowed_origin(
     assert allowed.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
     assert allowed.headers["access-control-allow-credentials"] == "true"
     assert "access-control-allow-origin" not in foreign.headers
+
+
+@pytest.mark.parametrize(("environment", "allowed"), [("development", True), ("production", False)])
+async def test_vites_dev_server_may_call_a_development_api_unless_cors_origins_says_otherwise(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, environment: str, allowed: bool
+) -> None:
+    """CORS_ORIGINS unset: a page on Vite's default address (either name of this machine) may
+    call a development API with credentials; a production API allows no other origin."""
+    monkeypatch.delenv("CORS_ORIGINS", raising=False)
+    settings = Settings(
+        _env_file=None,
+        database_url=sqlite_url(tmp_path / "unused.db"),  # preflights need no database
+        environment=environment,
+        jwt_secret=secrets.token_urlsafe(48),
+    )
+    async with client_for(create_app(settings)) as client:
+        for origin in ("http://localhost:5173", "http://127.0.0.1:5173"):
+            response = await client.options("/graphql", headers=preflight_headers(origin))
+            assert (response.status_code == 200) is allowed, response.text
+            assert response.headers.get("access-control-allow-origin") == (
+                origin if allowed else None
+            )
+        other = await client.options("/graphql", headers=preflight_headers("http://localhost:3000"))
+        assert other.status_code == 400
 
 
 # --- Request ids -----------------------------------------------------------------------------

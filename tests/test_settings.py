@@ -194,8 +194,26 @@ def test_malformed_cors_origins_are_refused(origin: str) -> None:
         Settings(_env_file=None, jwt_secret=STRONG_SECRET, cors_origins=origin)
 
 
-def test_cors_origins_default_to_none() -> None:
+def test_cors_origins_default_to_vites_dev_server_in_development_only() -> None:
+    """A page on Vite's default address may call a development API with the user's cookie, as
+    the README's Apollo example does; production allows no other origin unless told."""
+    development = Settings(_env_file=None, jwt_secret=STRONG_SECRET)
+    assert development.cors_origins == ["http://localhost:5173", "http://127.0.0.1:5173"]
+    production = Settings(_env_file=None, jwt_secret=STRONG_SECRET, environment="production")
+    assert production.cors_origins == []
+
+
+@pytest.mark.parametrize("environment", ["development", "production"])
+def test_cors_origins_when_set_are_taken_as_they_are(
+    monkeypatch: pytest.MonkeyPatch, environment: str
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT", environment)
+    monkeypatch.setenv("CORS_ORIGINS", "")
     assert Settings(_env_file=None, jwt_secret=STRONG_SECRET).cors_origins == []
+    monkeypatch.setenv("CORS_ORIGINS", "https://app.example")
+    assert Settings(_env_file=None, jwt_secret=STRONG_SECRET).cors_origins == [
+        "https://app.example"
+    ]
 
 
 def test_cors_origins_as_a_list() -> None:

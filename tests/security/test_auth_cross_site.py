@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from auth.cross_site import COOKIE_ACROSS_SITES
 from tests.live.conftest import APP_ORIGIN, PASSWORD, Account, Live, start_live
 
 ATTACKER = "attacker@example.com"
@@ -94,7 +95,8 @@ def test_the_other_routes_that_change_state_refuse_too(
     [
         ("{own}", "same-origin"),
         ("{own}", None),  # a browser without Fetch Metadata, on this site
-        (APP_ORIGIN, "cross-site"),  # a page of CORS_ORIGINS
+        (APP_ORIGIN, "cross-site"),  # a form of a CORS_ORIGINS page: a top-level navigation
+        (APP_ORIGIN, "same-site"),
         (None, "none"),  # typed or bookmarked by the user
         (None, None),  # not a browser: curl, scripts
     ],
@@ -106,3 +108,28 @@ def test_this_site_and_cors_origins_still_sign_in(
     response = login(live, browser(origin and origin.format(own=own), fetch_site))
     assert response.status_code == 204, response.text
     assert "access_token=" in response.headers["set-cookie"]
+
+
+def fetch(origin: str, fetch_site: str) -> dict[str, str]:
+    """The headers a browser adds to a `fetch` POST of a form made by a page of `origin`."""
+    return browser(origin, fetch_site) | {"accept": "*/*", "sec-fetch-mode": "cors"}
+
+
+def test_a_cors_origins_page_on_another_site_is_told_the_cookie_would_be_dropped(
+    live: Live, attacker: Account
+) -> None:
+    """http://localhost:5173 calling http://127.0.0.1:8000, say: the browser drops a SameSite=Lax
+    cookie set by the answer to a cross-site fetch, so a 204 would sign nobody in."""
+    response = login(live, fetch(APP_ORIGIN, "cross-site"))
+    assert response.status_code == 403
+    assert response.json()["detail"] == (
+        f"{COOKIE_ACROSS_SITES} (page: {APP_ORIGIN}, API: {live.server.base_url})"
+    )
+    assert "set-cookie" not in response.headers
+    # The same page may sign in with a token, or with the cookie from the same site.
+    with live.http() as http:
+        form = f"username={ATTACKER}&password={PASSWORD}"
+        token = http.post("/auth/token", content=form, headers=fetch(APP_ORIGIN, "cross-site"))
+    assert token.status_code == 200, token.text
+    same_site = login(live, fetch(APP_ORIGIN, "same-site"))
+    assert same_site.status_code == 204, same_site.text
