@@ -124,3 +124,14 @@ def test_readme_curl_examples_run_as_shown(sqlite_template: Path, tmp_path: Path
     assert '"addTrades":[{"id":' in output
     assert '{"data":{"me":{"name":"Demo Trader"}}}' in output  # the bearer token's query
     assert '"errors"' not in output
+
+
+def test_the_readmes_apollo_blocks_are_excerpts_of_the_example_files() -> None:
+    """The README shows the examples the tests run, so it cannot drift from them."""
+    section = README.read_text().split("## Apollo Client", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"(?ms)^```js\n(.*?)^```", section)
+    examples = ROOT / "examples" / "apollo"
+    sources = [p.read_text() for p in examples.rglob("*.mjs") if "node_modules" not in p.parts]
+    assert len(blocks) == 3
+    for block in blocks:
+        assert any(block in source for source in sources), block
