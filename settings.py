@@ -32,6 +32,9 @@ MIN_DISTINCT_CHARACTERS = 12
 # machine: the origins development allows when CORS_ORIGINS is not set.
 DEVELOPMENT_CORS_ORIGINS = ("http://localhost:5173", "http://127.0.0.1:5173")
 _LOOPBACK: list[IPv4Network | IPv6Network] = [IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")]
+# The drivers installed: DATABASE_URL names one of them, REDIS_URL one of redis-py's schemes.
+DATABASE_SCHEMES = ("postgresql+asyncpg", "sqlite+aiosqlite")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 # The display name of the account FIRST_ADMIN_EMAIL creates.
 FIRST_ADMIN_NAME = "Admin"
 
@@ -188,6 +191,23 @@ class Settings(BaseSettings):
         if isinstance(origins, str):
             return [o.strip() for o in origins.split(",") if o.strip()]
         return origins
+
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _installed_driver(cls, url: str) -> str:
+        if urlsplit(url).scheme not in DATABASE_SCHEMES:
+            raise ValueError(
+                "must look like postgresql+asyncpg://user:password@host:5432/dbname or"
+                " sqlite+aiosqlite:///./trading.db"
+            )
+        return url
+
+    @field_validator("redis_url", mode="after")
+    @classmethod
+    def _redis_scheme(cls, url: str | None) -> str | None:
+        if url and urlsplit(url).scheme not in REDIS_SCHEMES:
+            raise ValueError("must look like redis://host:6379/0 (rediss:// for TLS)")
+        return url
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -345,3 +345,18 @@ def test_a_bad_setting_is_named_with_the_values_allowed() -> None:
     assert problems(refused.value) == [
         "LOG_LEVEL: Input should be 'debug', 'info', 'warning' or 'error'"
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("database_url", "postgresql://app@db/trading"),  # no async driver installed for it
+        ("database_url", "trading.db"),
+        ("redis_url", "localhost:6379"),
+    ],
+)
+def test_a_url_for_a_driver_not_installed_is_a_bad_setting(name: str, value: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None, jwt_secret=STRONG_SECRET, **{name: value})
+    (line,) = problems(refused.value)
+    assert line.startswith(f"{name.upper()}: must look like ")
