@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -356,7 +357,8 @@ def test_a_bad_setting_is_named_with_the_values_allowed() -> None:
     ],
 )
 def test_a_url_for_a_driver_not_installed_is_a_bad_setting(name: str, value: str) -> None:
+    given: dict[str, Any] = {name: value}
     with pytest.raises(ValidationError) as refused:
-        Settings(_env_file=None, jwt_secret=STRONG_SECRET, **{name: value})
+        Settings(_env_file=None, jwt_secret=STRONG_SECRET, **given)
     (line,) = problems(refused.value)
     assert line.startswith(f"{name.upper()}: must look like ")

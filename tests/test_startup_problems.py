@@ -108,6 +108,7 @@ def problems(tmp: Path) -> dict[str, Problem]:
     unmigrated.touch()
     behind = tmp / "behind.db"
     head = migration_head()
+    assert head is not None
     before_head = ScriptDirectory.from_config(alembic_config(sqlite_url(behind))).get_revision(head)
     assert before_head is not None and isinstance(before_head.down_revision, str)
     migrate(sqlite_url(behind), before_head.down_revision)

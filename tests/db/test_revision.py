@@ -34,6 +34,7 @@ def test_a_database_at_the_head_is_not_behind(sqlite_template: Path) -> None:
 def test_a_database_one_migration_behind_says_which_revisions(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     head = migration_head()
+    assert head is not None
     scripts = ScriptDirectory.from_config(alembic_config(sqlite_url(path)))
     previous = scripts.get_revision(head).down_revision
     assert isinstance(previous, str)
