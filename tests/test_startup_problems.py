@@ -64,6 +64,15 @@ def command(entry: str) -> list[str]:
     return {
         "uvicorn main:app": [PYTHON, "-m", "uvicorn", "main:app", "--port", port],
         "python -m web.server": [PYTHON, "-m", "web.server", "--port", port],
+        "python -m web.server --workers 2": [
+            PYTHON,
+            "-m",
+            "web.server",
+            "--port",
+            port,
+            "--workers",
+            "2",
+        ],
         "python -m workers": [PYTHON, "-m", "workers"],
         "python manage.py migrate": [PYTHON, "manage.py", "migrate"],
         "make run": ["make", "--no-print-directory", "run", f"PORT={port}"],
@@ -82,6 +91,7 @@ CASES = [
     Case("uvicorn main:app", "reserved admin email"),
     Case("python -m web.server", "database behind the migrations"),
     Case("python -m web.server", "unknown environment"),
+    Case("python -m web.server --workers 2", "missing database"),
     Case("python -m workers", "unmigrated database", extra_env=WORKER_ENV),
     Case("python -m workers", "missing database", extra_env=WORKER_ENV),
     Case("python -m workers", "short secret in production", extra_env=WORKER_ENV),
