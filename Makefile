@@ -3,13 +3,15 @@ SHELL := /bin/bash
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The address `make run` prints: localhost reaches 127.0.0.1, and it is the host dev servers
-# (Vite) use, which a page must share with the API for the session cookie (SameSite=Lax).
-URL_HOST := $(if $(filter 127.0.0.1,$(HOST)),localhost,$(HOST))
+# (Vite) use, which a page must share with the API for the session cookie (SameSite=Lax). A
+# server listening on every interface (HOST=0.0.0.0 or ::) answers there too; an IPv6 address
+# goes in brackets.
+URL_HOST := $(if $(filter 127.0.0.1 0.0.0.0 ::,$(HOST)),localhost,$(if $(findstring :,$(HOST)),[$(HOST)],$(HOST)))
 # uv from the PATH, else a private copy bootstrapped into .tools/ with the system Python.
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
 
-.PHONY: run test lint format schema install bench-live
+.PHONY: run migrate worker test lint format schema install bench-live
 
 $(UV):
 	python3 -m venv .tools
@@ -19,15 +21,25 @@ install: $(UV)
 	@echo "- installing dependencies from uv.lock into .venv"
 	@$(UV) sync --frozen --quiet --compile-bytecode
 
+# Migrates DATABASE_URL (default: SQLite ./trading.db), loads the demo data in development, serves
+# on HOST:PORT (make run PORT=8001, make run HOST=0.0.0.0).
 run: install
 	@$(RUN) python manage.py prepare
-	@echo "- serving on http://$(URL_HOST):$(PORT)"
+	@echo "- serving on http://$(URL_HOST):$(PORT)$(if $(filter 0.0.0.0 ::,$(HOST)), (listening on every interface))"
 	@echo "  live page: http://$(URL_HOST):$(PORT)/"
 	@echo "  GraphiQL:  http://$(URL_HOST):$(PORT)/graphql   (log in first: POST /auth/login, or in /docs)"
 	@echo "  REST docs: http://$(URL_HOST):$(PORT)/docs and http://$(URL_HOST):$(PORT)/redoc"
 	@echo "  your own pages: serve them on $(URL_HOST) too (http://$(URL_HOST):5173): the sign-in cookie is per host"
 	@echo "- starting uvicorn: python -m web.server (Ctrl-C stops it)"
 	@$(RUN) python -m web.server --host $(HOST) --port $(PORT) --no-access-log
+
+# Applies the migrations to DATABASE_URL (default: SQLite ./trading.db); `make run` does it too.
+migrate: install
+	@$(RUN) python manage.py migrate
+
+# An arq worker for the API's jobs (needs REDIS_URL; without it the API runs them itself).
+worker: install
+	@$(RUN) python -m workers
 
 test: install
 	@$(RUN) pytest

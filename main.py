@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -19,10 +19,12 @@ from observability.middleware import RequestLog
 from observability.routes import router as metrics_router
 from resolvers.view import GraphQLView
 from schema.schema import create_schema
-from services import start_services
-from settings import Settings, get_settings
+from services import Services, start_services
+from settings import FIRST_ADMIN_NAME, Settings, get_settings
+from startup import check_database, database_problems, exit_on_problem
 from web.errors import add_database_error_handlers
 from web.health import router as health_router
+from web.lifespan_report import LifespanReport
 from web.live_page import add_live_page
 from web.load_shedding import ConcurrencyLimit
 
@@ -31,26 +33,17 @@ logger = logging.getLogger("trading_api")
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    configure_logging(settings.log_format_effective)
+    configure_logging(settings.log_format_effective, settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with start_services(settings) as services:
-            if settings.first_admin_email and settings.first_admin_password:
-                try:
-                    async with services.sessions.begin() as session:
-                        admin_id = await ensure_admin(
-                            session,
-                            services.passwords,
-                            settings.first_admin_email,
-                            settings.first_admin_password.get_secret_value(),
-                            name="Admin",
-                        )
-                        if admin_id is not None:
-                            # Its role may have changed: no process may serve the old record.
-                            await data_versions.bump(session, data_versions.USERS)
-                except EmailTakenError:
-                    pass  # another process created it at the same moment
+        async with AsyncExitStack() as stack:
+            # A database that is missing, unreachable, refuses us or is behind the migrations
+            # is a start-up problem, told in one line (web/lifespan_report.py).
+            with database_problems(settings.database_url):
+                await check_database(settings)
+                services = await stack.enter_async_context(start_services(settings))
+                await ensure_first_admin(settings, services)
             app.state.services = services
             # What start-up built (the schema, the app, the pools) lives as long as the process:
             # out of the collector's sight, a full collection scans only what requests left,
@@ -100,7 +93,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Outermost, before any work, logging included: a refusal must cost next to nothing,
         # and a flood of them must not flood the logs (trading_api_requests_shed counts them).
         app.add_middleware(ConcurrencyLimit, limit=settings.max_concurrent_requests)
+    app.add_middleware(LifespanReport, debug=settings.log_level == "debug")
     return app
 
 
-app = create_app()
+async def ensure_first_admin(settings: Settings, services: Services) -> None:
+    """FIRST_ADMIN_EMAIL's account, created or promoted (settings.py checked it can sign up)."""
+    if not (settings.first_admin_email and settings.first_admin_password):
+        return
+    try:
+        async with services.sessions.begin() as session:
+            admin_id = await ensure_admin(
+                session,
+                services.passwords,
+                settings.first_admin_email,
+                settings.first_admin_password.get_secret_value(),
+                name=FIRST_ADMIN_NAME,
+            )
+            if admin_id is not None:
+                # Its role may have changed: no process may serve the old record.
+                await data_versions.bump(session, data_versions.USERS)
+    except EmailTakenError:
+        pass  # another process created it at the same moment
+
+
+# `uvicorn main:app` imports this: a bad setting ends the process in one line (startup.py).
+app = exit_on_problem(create_app)

@@ -21,6 +21,7 @@ from db.engine import create_engine, create_session_factory
 from db.models import Degree, Trade, User
 from schema.models import UserCreate
 from settings import Settings, get_settings
+from startup import database_problems, exit_on_problem
 
 SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
 DEMO_EMAIL = "demo@example.com"
@@ -37,7 +38,8 @@ def migrate(settings: Settings) -> None:
     config = Config("alembic.ini")
     config.set_main_option("sqlalchemy.url", settings.database_url)
     config.attributes["configure_logger"] = False
-    command.upgrade(config, "head")
+    with database_problems(settings.database_url):
+        command.upgrade(config, "head")
 
 
 async def load_demo_data(settings: Settings) -> None:
@@ -102,7 +104,8 @@ def prepare() -> None:
     migrate(settings)
     if settings.is_production or not settings.demo_data:
         return
-    asyncio.run(load_demo_data(settings))
+    with database_problems(settings.database_url):
+        asyncio.run(load_demo_data(settings))
     print(f"- demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
     print(f"  demo admin: {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}")
 
@@ -126,7 +129,7 @@ COMMANDS = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("command", choices=list(COMMANDS))
-    COMMANDS[parser.parse_args().command]()
+    exit_on_problem(COMMANDS[parser.parse_args().command])
 
 
 if __name__ == "__main__":

@@ -12,8 +12,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    NoDecode,
+    SettingsConfigDict,
+)
 
 # Development keeps its generated signing key here (git-ignored), so restarts and several
 # processes started from the same checkout agree on it.
@@ -26,6 +32,11 @@ MIN_DISTINCT_CHARACTERS = 12
 # machine: the origins development allows when CORS_ORIGINS is not set.
 DEVELOPMENT_CORS_ORIGINS = ("http://localhost:5173", "http://127.0.0.1:5173")
 _LOOPBACK: list[IPv4Network | IPv6Network] = [IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")]
+# The drivers installed: DATABASE_URL names one of them, REDIS_URL one of redis-py's schemes.
+DATABASE_SCHEMES = ("postgresql+asyncpg", "sqlite+aiosqlite")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+# The display name of the account FIRST_ADMIN_EMAIL creates.
+FIRST_ADMIN_NAME = "Admin"
 
 
 class Environment(StrEnum):
@@ -34,7 +45,9 @@ class Environment(StrEnum):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # An error's text leaves out the input: pydantic would print every setting given, secrets
+    # included, under a rule on several fields (and tracebacks are logged).
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     database_url: str = "sqlite+aiosqlite:///./trading.db"
     redis_url: str | None = None
@@ -160,6 +173,9 @@ class Settings(BaseSettings):
     # Observability (docs/operations.md). Log lines as JSON objects or text; JSON in
     # production unless set.
     log_format: Literal["json", "text"] | None = None
+    # The root logger's level; `debug` also prints the traceback under a start-up problem
+    # (startup.py), which is otherwise told in one line.
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
     # /metrics answers clients on these networks, or presenting this bearer token.
     metrics_token: SecretStr | None = None
     metrics_allowed_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
@@ -175,6 +191,28 @@ class Settings(BaseSettings):
         if isinstance(origins, str):
             return [o.strip() for o in origins.split(",") if o.strip()]
         return origins
+
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _installed_driver(cls, url: str) -> str:
+        if urlsplit(url).scheme not in DATABASE_SCHEMES:
+            raise ValueError(
+                "must look like postgresql+asyncpg://user:password@host:5432/dbname or"
+                " sqlite+aiosqlite:///./trading.db"
+            )
+        return url
+
+    @field_validator("redis_url", mode="after")
+    @classmethod
+    def _redis_scheme(cls, url: str | None) -> str | None:
+        if url and urlsplit(url).scheme not in REDIS_SCHEMES:
+            raise ValueError("must look like redis://host:6379/0 (rediss:// for TLS)")
+        return url
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_case_level(cls, level: object) -> object:
+        return level.lower() if isinstance(level, str) else level
 
     @field_validator("cors_origins", mode="after")
     @classmethod
@@ -210,6 +248,26 @@ class Settings(BaseSettings):
             raise ValueError(f"JWT_PREVIOUS_SECRET must be at least {MIN_SECRET_LENGTH} characters")
         if bool(self.first_admin_email) != bool(self.first_admin_password):
             raise ValueError("FIRST_ADMIN_EMAIL and FIRST_ADMIN_PASSWORD go together")
+        return self
+
+    @model_validator(mode="after")
+    def _first_admin_can_sign_up(self) -> Settings:
+        # Start-up creates this account under the rules of every sign-up: checked with the other
+        # settings, a reserved domain or a weak password is a bad setting, not a crash of start-up.
+        if not (self.first_admin_email and self.first_admin_password):
+            return self
+        # The rules live with the API's models; imported only when there is an admin to check,
+        # so that the settings alone load no part of the API (a worker process runs without it).
+        from schema.models import UserCreate
+
+        try:
+            UserCreate(
+                email=self.first_admin_email,
+                password=self.first_admin_password.get_secret_value(),
+                name=FIRST_ADMIN_NAME,
+            )
+        except ValidationError as error:
+            raise ValueError("; ".join(problems(error, prefix="FIRST_ADMIN_"))) from None
         return self
 
     @property
@@ -281,3 +339,21 @@ def _development_secret() -> str:
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def problems(error: ValidationError, prefix: str = "") -> list[str]:
+    """One line per error of a validation: `NAME: what is wrong`, NAME the upper-cased field
+    (after `prefix`), or the message alone for a rule on several fields. The input is never
+    repeated: it may be a secret."""
+    lines = []
+    for e in error.errors(include_input=False, include_url=False):
+        message = e["msg"].removeprefix("Value error, ")
+        name = str(e["loc"][0]).upper() if e["loc"] else ""  # CORS_ORIGINS, not CORS_ORIGINS.0
+        lines.append(f"{prefix}{name}: {message}" if name else message)
+    return lines
+
+
+def given_settings() -> dict[str, object]:
+    """The settings set in the environment or in .env, by field name, as given (unvalidated):
+    what was asked for even when the settings are not valid."""
+    return {**DotEnvSettingsSource(Settings)(), **EnvSettingsSource(Settings)()}

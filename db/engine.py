@@ -52,6 +52,12 @@ SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN = 5, 6, 1
 UNAVAILABLE_SQLITE_CODES = frozenset(
     {SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN}
 )
+# SQLSTATEs of a server that answered and refused the connection (errcodes-appendix): 3D000
+# invalid_catalog_name, no database of that name; class 28, invalid authorization specification:
+# 28000 for a role that does not exist, may not log in, or that pg_hba.conf turns away, 28P01 for
+# a wrong password. Settings to fix, not outages: start-up says which (startup.py).
+MISSING_DATABASE_SQLSTATE = "3D000"
+REFUSED_LOGIN_SQLSTATE_CLASS = "28"
 # How far down a driver error's chain of causes to look (SQLAlchemy's adapter error, then
 # asyncpg's, then the socket error under it).
 CAUSE_DEPTH = 4
@@ -81,6 +87,24 @@ def is_unavailable(error: BaseException) -> bool:
     # SQLAlchemy found the connection closed under the statement (asyncpg's InterfaceError
     # "connection is closed" among others) and has thrown the pool's connections away.
     return error.connection_invalidated or any(map(_driver_unavailable, _causes(error.orig)))
+
+
+def refusal(error: BaseException) -> Literal["no database", "not authorized"] | None:
+    """Whether the server refused the connection for what it asked: a database of that name
+    does not exist, or the role or password is not accepted."""
+    for cause in driver_errors(error):
+        sqlstate = getattr(cause, "sqlstate", None)
+        if sqlstate == MISSING_DATABASE_SQLSTATE:
+            return "no database"
+        if isinstance(sqlstate, str) and sqlstate.startswith(REFUSED_LOGIN_SQLSTATE_CLASS):
+            return "not authorized"
+    return None
+
+
+def driver_errors(error: BaseException) -> list[BaseException]:
+    """The driver's errors under a failure, outermost first (a socket's error, or the driver's
+    own, may arrive unwrapped)."""
+    return _causes(error.orig if isinstance(error, exc.DBAPIError) else error)
 
 
 def _causes(error: BaseException | None) -> list[BaseException]:

@@ -21,9 +21,9 @@ from pathlib import Path
 from types import FrameType
 
 from pydantic import ValidationError
-from pydantic_settings import DotEnvSettingsSource, EnvSettingsSource
 
-from settings import Environment, Settings
+from settings import Environment, Settings, given_settings
+from startup import problem_line
 
 ROOT = Path(__file__).resolve().parent.parent
 # Settings the production processes cannot do without (DATABASE_URL has a development default).
@@ -58,11 +58,6 @@ def say(message: str) -> None:
     print(f"- {message}", flush=True)
 
 
-def given_settings() -> set[str]:
-    """Names of the settings set in the environment or in .env, read as Settings reads them."""
-    return {*EnvSettingsSource(Settings)(), *DotEnvSettingsSource(Settings)()}
-
-
 def check_settings() -> Settings:
     """Settings as the children will see them, or exit 2 saying what is missing or wrong."""
     missing = [name.upper() for name in REQUIRED if name not in given_settings()]
@@ -76,8 +71,7 @@ def check_settings() -> Settings:
     try:
         settings = Settings(environment=Environment.PRODUCTION)
     except ValidationError as error:
-        problems = "\n".join(f"  {e['msg'].removeprefix('Value error, ')}" for e in error.errors())
-        sys.exit(f"run-prod: the settings are not valid for production:\n{problems}")
+        sys.exit(f"run-prod: {problem_line(error)}")
     if settings.database_url.startswith("sqlite"):
         sys.exit(
             "run-prod: DATABASE_URL must name a PostgreSQL database (postgresql+asyncpg://...)"

@@ -120,8 +120,8 @@ class BatchedStderr(logging.StreamHandler):  # type: ignore[type-arg]
             self.flush()
 
 
-def configure_logging(log_format: str) -> None:
-    """Give the root logger one stderr handler in the chosen format (idempotent)."""
+def configure_logging(log_format: str, level: str = "info") -> None:
+    """Give the root logger one stderr handler in the chosen format, and the level (idempotent)."""
     root = logging.getLogger()
     formatter = JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
     for handler in root.handlers:
@@ -132,5 +132,7 @@ def configure_logging(log_format: str) -> None:
         handler = BatchedStderr()
         handler.setFormatter(formatter)
         root.addHandler(handler)
-    if root.level == logging.NOTSET or root.level > logging.INFO:
-        root.setLevel(logging.INFO)
+    root.setLevel(level.upper())
+    # Alembic announces its plugins and its dialect at INFO each time start-up checks the
+    # migrations (db/revision.py): its own machinery, not events of this service.
+    logging.getLogger("alembic").setLevel(logging.DEBUG if level == "debug" else logging.WARNING)

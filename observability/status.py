@@ -55,7 +55,7 @@ class Jobs:
 
 @cache
 def versions() -> Versions:
-    # Imported when an admin first asks, as in migration_head: serving does not read it.
+    # Imported when an admin first asks: serving does not read it.
     import tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
@@ -65,16 +65,6 @@ def versions() -> Versions:
         strawberry=version("strawberry-graphql"),
         sqlalchemy=sqlalchemy.__version__,
     )
-
-
-@cache
-def migration_head() -> str | None:
-    # Alembic, with Mako and Pygments under it, was a sixth of `import main`, for this admin
-    # query alone (migrations run from manage.py): imported when first asked.
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini"))).get_current_head()
 
 
 async def database(services: Services) -> tuple[Probe, str | None]:

@@ -10,6 +10,7 @@ from strawberry.permission import BasePermission
 
 from db import jobs
 from db.jobs import job_page
+from db.revision import migration_head
 from observability import status
 from resolvers.context import Context
 from resolvers.permissions import IsAdmin, IsAuthenticated
@@ -115,7 +116,7 @@ class Query:
         (database, current), (redis, jobs) = await asyncio.gather(
             status.database(services), status.redis_and_jobs(services)
         )
-        head = status.migration_head()
+        head = migration_head()
         return SystemStatus(
             versions=SystemVersions(**vars(status.versions())),
             migrations=MigrationStatus(

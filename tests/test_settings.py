@@ -6,12 +6,13 @@ from __future__ import annotations
 import secrets
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 import settings as settings_module
-from settings import MIN_SECRET_LENGTH, Environment, Settings
+from settings import MIN_SECRET_LENGTH, Environment, Settings, problems
 
 STRONG_SECRET = secrets.token_urlsafe(36)  # 48 random characters
 SETTINGS_ENV_VARS = [
@@ -26,6 +27,7 @@ SETTINGS_ENV_VARS = [
     "FIRST_ADMIN_EMAIL",
     "FIRST_ADMIN_PASSWORD",
     "DEMO_DATA",
+    "LOG_LEVEL",
 ]
 
 
@@ -244,6 +246,33 @@ def test_first_admin_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
     assert "boss-password-1" not in repr(settings)
 
 
+def test_a_first_admin_on_a_reserved_domain_is_a_bad_setting() -> None:
+    """Start-up creates the account under the sign-up rules: `.test` is no mail domain."""
+    with pytest.raises(ValidationError) as refused:
+        Settings(
+            _env_file=None,
+            jwt_secret=STRONG_SECRET,
+            first_admin_email="admin@acme.test",
+            first_admin_password="boss-password-1",
+        )
+    (line,) = problems(refused.value)
+    assert line.startswith("FIRST_ADMIN_EMAIL: value is not a valid email address")
+    assert "reserved name" in line
+
+
+def test_a_weak_first_admin_password_is_refused_without_repeating_it() -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(
+            _env_file=None,
+            jwt_secret=STRONG_SECRET,
+            first_admin_email="admin@example.com",
+            first_admin_password="aaaaaaaaaaaa",
+        )
+    (line,) = problems(refused.value)
+    assert line == "FIRST_ADMIN_PASSWORD: password is too easy to guess"
+    assert "aaaaaaaaaaaa" not in str(refused.value)
+
+
 def test_no_first_admin_by_default() -> None:
     settings = Settings(_env_file=None, jwt_secret=STRONG_SECRET)
     assert settings.first_admin_email is None
@@ -303,3 +332,33 @@ def test_a_worker_is_dead_only_after_missing_two_heartbeats() -> None:
         )
     settings = Settings(_env_file=None, jwt_secret=STRONG_SECRET)
     assert settings.worker_stale_seconds >= 2 * settings.worker_heartbeat_seconds
+
+
+def test_log_level_in_either_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOG_LEVEL", "DEBUG")
+    assert Settings(_env_file=None, jwt_secret=STRONG_SECRET).log_level == "debug"
+    assert Settings(_env_file=None, jwt_secret=STRONG_SECRET, log_level="info").log_level == "info"
+
+
+def test_a_bad_setting_is_named_with_the_values_allowed() -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None, jwt_secret=STRONG_SECRET, log_level="loud")
+    assert problems(refused.value) == [
+        "LOG_LEVEL: Input should be 'debug', 'info', 'warning' or 'error'"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("database_url", "postgresql://app@db/trading"),  # no async driver installed for it
+        ("database_url", "trading.db"),
+        ("redis_url", "localhost:6379"),
+    ],
+)
+def test_a_url_for_a_driver_not_installed_is_a_bad_setting(name: str, value: str) -> None:
+    given: dict[str, Any] = {name: value}
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None, jwt_secret=STRONG_SECRET, **given)
+    (line,) = problems(refused.value)
+    assert line.startswith(f"{name.upper()}: must look like ")

@@ -13,7 +13,8 @@ from pathlib import Path
 from tests.conftest import TEST_SECRET
 from tests.databases import ROOT
 
-# Alembic (systemStatus's migration head; migrations run from manage.py) and what it pulls in.
+# Alembic and what it pulls in: the lifespan's migration check loads it (db/revision.py), and
+# systemStatus and manage.py use it, but importing the app does not.
 DEFERRED_MODULES = ("alembic", "mako", "pygments")
 PROBE = """
 import json, sys

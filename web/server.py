@@ -22,6 +22,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from settings import Settings, get_settings
+from startup import check_database, exit_on_problem
 
 APP = "main:app"
 # A browser never reads a JSON or text answer as HTML or script.
@@ -106,7 +107,12 @@ def uvicorn_arguments(settings: Settings) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    arguments = uvicorn_arguments(get_settings()) + (sys.argv[1:] if argv is None else argv)
+    settings = exit_on_problem(get_settings)
+    # Once here, before uvicorn starts: with --workers N each worker process would tell the
+    # problem again, and uvicorn's parent then exits 0 (0.54). The lifespan checks again, for
+    # `uvicorn main:app`.
+    exit_on_problem(lambda: asyncio.run(check_database(settings)))
+    arguments = uvicorn_arguments(settings) + (sys.argv[1:] if argv is None else argv)
     uvicorn_main.main(arguments, prog_name="python -m web.server")
 
 

@@ -20,6 +20,7 @@ from db import jobs
 from db.engine import create_engine, create_session_factory, engine_options
 from observability import heartbeat
 from settings import Settings, get_settings
+from startup import exit_on_problem
 from workers import abandoned, reports, welcome
 from workers.outage import REDIS_DOWN
 from workers.purge import purge_expired
@@ -27,7 +28,9 @@ from workers.reports import build_trade_report
 from workers.welcome import DatabaseSender, send_welcome
 
 logger = logging.getLogger(__name__)
-_settings = get_settings()
+# Read when arq imports WorkerSettings (`python -m workers` imports this package first): a bad
+# setting ends the process here, in one line.
+_settings = exit_on_problem(get_settings)
 # arq's own time limit comes this much after a job's, so the job's fires first and its record
 # says it timed out (arq cancelling it would leave the record in progress).
 _TIMEOUT_MARGIN_SECONDS = 10

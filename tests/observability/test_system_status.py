@@ -14,8 +14,8 @@ from arq.connections import RedisSettings
 from arq.worker import create_worker
 from redis.asyncio import Redis
 
+from db.revision import migration_head
 from observability.heartbeat import HEARTBEAT_KEY
-from observability.status import migration_head
 from tests.conftest import Api, error_codes, make_settings, serve
 from tests.workers.processes import RedisServer, WorkerProcess, eventually, worker_environment
 from workers import WorkerSettings
