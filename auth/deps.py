@@ -8,8 +8,8 @@ from fastapi import Depends, Request, status
 from starlette.requests import HTTPConnection
 
 from auth.identity import (
-    INVALID_TOKEN,
-    INVALID_TOKEN_CHALLENGE,
+    REFUSAL_CHALLENGE,
+    SESSION_REFUSED,
     InvalidToken,
     clear_cookie_header,
     signed_in,
@@ -51,10 +51,10 @@ async def get_viewer(request: Request, services: ServicesDep) -> UserRecord | No
 def invalid_token(connection: HTTPConnection, settings: Settings) -> ApiError:
     """RFC 6750's refusal of a bad token; a refused cookie is deleted, so that the browser stops
     sending it."""
-    headers = {"WWW-Authenticate": INVALID_TOKEN_CHALLENGE}
+    headers = {"WWW-Authenticate": REFUSAL_CHALLENGE}
     if token_is_cookie(connection):
         headers["Set-Cookie"] = clear_cookie_header(settings)
-    return ApiError(status.HTTP_401_UNAUTHORIZED, INVALID_TOKEN, headers=headers)
+    return ApiError(status.HTTP_401_UNAUTHORIZED, SESSION_REFUSED, headers=headers)
 
 
 ViewerDep = Annotated[UserRecord | None, Depends(get_viewer)]

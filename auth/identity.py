@@ -22,9 +22,9 @@ from services import Services
 from settings import Settings
 
 COOKIE_NAME = "access_token"
-INVALID_TOKEN = "The access token is invalid or has expired; sign in again"
+SESSION_REFUSED = "The access token is invalid or has expired; sign in again"
 # RFC 6750's answer to a bad bearer token (and to a bad session cookie: the same token).
-INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"'
+REFUSAL_CHALLENGE = 'Bearer error="invalid_token"'
 
 
 class InvalidToken(Exception):

@@ -17,11 +17,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.async_base_view import AsyncBaseHTTPView
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
 from strawberry.schema import BaseSchema
-from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -38,7 +37,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from auth.identity import INVALID_TOKEN, InvalidToken, clear_cookie, signed_in, token_is_cookie
+from auth.identity import SESSION_REFUSED, InvalidToken, clear_cookie, signed_in, token_is_cookie
 from events.broadcast import LiveSocket
 from observability.metrics import WS_CONNECTIONS
 from resolvers.context import Context, get_context
@@ -214,7 +213,7 @@ class GraphQLView(GraphQLRouter[Context, None]):
             raise StrawberryHTTPException(400, "The request body must be a JSON object")
         return parsed
 
-    async def execute_single(  # noqa: PLR0917 (Strawberry's signature)
+    async def execute_single(
         self,
         request: Request,
         request_adapter: AsyncHTTPRequestAdapter,
@@ -228,7 +227,7 @@ class GraphQLView(GraphQLRouter[Context, None]):
             # not be answered as an anonymous one. A refused cookie is dropped by the browser.
             if token_is_cookie(request):
                 clear_cookie(sub_response, self.settings)
-            return ExecutionResult(data=None, errors=[Unauthenticated(INVALID_TOKEN)])
+            return ExecutionResult(data=None, errors=[Unauthenticated(SESSION_REFUSED)])
         try:
             return await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data

@@ -23,7 +23,9 @@ RETRY_AFTER_SECONDS = 5
 BUSY_RETRY_AFTER_SECONDS = 1
 RETRY_AFTER = {"busy": BUSY_RETRY_AFTER_SECONDS, "unavailable": RETRY_AFTER_SECONDS}
 # The GraphQL error codes that say "try again later", and when.
-RETRY_AFTER_BY_CODE = {code: RETRY_AFTER[trouble] for trouble, (_, code) in TROUBLE_ERRORS.items()}
+RETRY_AFTER_BY_CODE: dict[str, int] = {
+    code: RETRY_AFTER[trouble] for trouble, (_, code) in TROUBLE_ERRORS.items()
+}
 GRAPHQL_PATHS = frozenset({"/graphql", "/graphql/"})
 
 DATABASE_FAILURES = Counter(

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auth.identity import INVALID_TOKEN_CHALLENGE
+from auth.identity import REFUSAL_CHALLENGE
 from schema.codes import ErrorCode
 from web.errors import RETRY_AFTER_BY_CODE
 
@@ -59,7 +59,7 @@ def graphql_response(result: Mapping[str, Any], accept: str) -> GraphQLResponse:
         response.pop("data", None)
         response.status_code = 400
         if any(_code(e) == ErrorCode.UNAUTHENTICATED for e in errors):
-            response.status_code, response.challenge = 401, INVALID_TOKEN_CHALLENGE
+            response.status_code, response.challenge = 401, REFUSAL_CHALLENGE
     elif retry_after is not None and result.get("data") is None:
         response.status_code, response.retry_after = 503, retry_after
     return response

@@ -147,7 +147,8 @@ def _message(error: ErrorDetails) -> str:
 
 
 async def http_error(request: Request, error: Exception) -> Response:
-    assert isinstance(error, HTTPException)
+    if not isinstance(error, HTTPException):  # registered for it: never
+        raise error
     code = error.code if isinstance(error, ApiError) else None
     errors = error.errors if isinstance(error, ApiError) else ()
     if error.status_code in (204, 304) or error.status_code < 200:
@@ -158,7 +159,8 @@ async def http_error(request: Request, error: Exception) -> Response:
 
 
 async def validation_error(request: Request, error: Exception) -> Response:
-    assert isinstance(error, RequestValidationError)
+    if not isinstance(error, RequestValidationError):  # registered for it: never
+        raise error
     errors = field_errors(error.errors())
     fields = ", ".join(dict.fromkeys(field for field, _ in errors))
     return error_response(422, f"Some fields are not valid: {fields}", errors=errors)

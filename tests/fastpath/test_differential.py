@@ -217,7 +217,9 @@ async def test_errors_and_refusals_answer_the_same(pair: Pair) -> None:
 async def test_refused_tokens_answer_the_same(pair: Pair) -> None:
     """A forged, logged-out or cookie token on queries the compiled path would answer: the same
     UNAUTHENTICATED refusal, status, challenge and cookie deletion from both apps."""
-    response = await pair.compiled.post("/auth/token", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    response = await pair.compiled.post(
+        "/auth/token", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+    )
     logged_out = response.json()["access_token"]
     await pair.compiled.post("/auth/logout", headers={"Authorization": f"Bearer {logged_out}"})
     credentials = [

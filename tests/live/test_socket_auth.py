@@ -97,7 +97,10 @@ def test_a_logged_out_cookie_is_refused_like_no_identity(live: Live) -> None:
     valid authToken sent beside the stale cookie is the socket's identity."""
     gone = live.sign_up("stale-cookie@example.com")
     with live.http() as http:
-        assert http.post("/auth/logout", headers={"Cookie": f"access_token={gone.cookie}"}).status_code == 204
+        assert (
+            http.post("/auth/logout", headers={"Cookie": f"access_token={gone.cookie}"}).status_code
+            == 204
+        )
     stale = {"Cookie": f"access_token={gone.cookie}"}
     with live.socket(headers=stale, origin=APP_ORIGIN) as ws:
         ws.send({"type": "connection_init", "payload": {}})

@@ -108,7 +108,11 @@ def test_health_and_metrics_are_never_limited(limited: Live) -> None:
         ("/graphql", BUSY),
         (
             "/users/me",
-            {"detail": "The server is busy; try again shortly", "code": "SERVER_BUSY", "errors": []},
+            {
+                "detail": "The server is busy; try again shortly",
+                "code": "SERVER_BUSY",
+                "errors": [],
+            },
         ),
     ],
 )
