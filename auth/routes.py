@@ -47,7 +47,10 @@ SIGN_IN_RESPONSES = documented(
         429: TOO_MANY_ATTEMPTS + " (see Retry-After)",
     }
 )
-LOGIN_RESPONSES = {**SIGN_IN_RESPONSES, **documented({403: f"{REFUSAL}; or: {COOKIE_ACROSS_SITES}"})}
+LOGIN_RESPONSES = {
+    **SIGN_IN_RESPONSES,
+    **documented({403: f"{REFUSAL}; or: {COOKIE_ACROSS_SITES}"}),
+}
 # 204s carry no body, so no content type either.
 NO_CONTENT: dict[str, Any] = {"status_code": status.HTTP_204_NO_CONTENT, "response_class": Response}
 
