@@ -22,13 +22,13 @@ INVALID_TOKEN = 'Bearer error="invalid_token"'
 ME = {"query": "{ me { name } }"}
 
 
-def expired_token(user_id: int, settings_audience: str = "trading-api") -> str:
+def expired_token(user_id: int) -> str:
     now = datetime.now(UTC)
     claims = {
         "sub": str(user_id),
         "iat": now - timedelta(hours=2),
         "exp": now - timedelta(seconds=5),
-        "aud": settings_audience,
+        "aud": "trading-api",
         "iss": "trading-api",
         "jti": "0" * 32,
         "ver": 0,

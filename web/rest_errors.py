@@ -13,7 +13,6 @@ that would quote a value (a validator's own text) is cut before the quote.
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -27,7 +26,6 @@ from starlette.responses import Response
 
 from schema.codes import ErrorCode
 
-logger = logging.getLogger(__name__)
 
 CODE_BY_STATUS = {
     400: ErrorCode.BAD_REQUEST,
