@@ -26,7 +26,6 @@ from starlette.responses import Response
 
 from schema.codes import ErrorCode
 
-
 CODE_BY_STATUS = {
     400: ErrorCode.BAD_REQUEST,
     401: ErrorCode.UNAUTHENTICATED,
