@@ -22,11 +22,13 @@ from schema.schema import create_schema
 from services import Services, start_services
 from settings import FIRST_ADMIN_NAME, Settings, get_settings
 from startup import check_database, database_problems, exit_on_problem
+from web.body_limit import BodyLimit
 from web.errors import add_database_error_handlers
 from web.health import router as health_router
 from web.lifespan_report import LifespanReport
 from web.live_page import add_live_page
 from web.load_shedding import ConcurrencyLimit
+from web.rest_errors import ERROR_RESPONSES, add_error_handlers
 
 logger = logging.getLogger("trading_api")
 
@@ -56,8 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Trading API",
         summary="GraphQL trading API: users, trades and degrees. GraphQL lives at /graphql.",
         lifespan=lifespan,
-        # Larger bodies get 413 before they are read whole.
-        max_body_size=settings.max_body_bytes,
+        # A 4xx or 5xx of any route has the one error body (web/rest_errors.py).
+        responses=ERROR_RESPONSES,
         # The REST docs map the API for anyone: off in production unless REST_DOCS says so.
         docs_url="/docs" if settings.rest_docs_enabled else None,
         redoc_url="/redoc" if settings.rest_docs_enabled else None,
@@ -66,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(health_router)
     app.include_router(metrics_router)
+    add_error_handlers(app)
     add_database_error_handlers(app)
     schema = create_schema(settings)
     app.include_router(GraphQLView(schema, settings), prefix="/graphql")
@@ -74,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.graphql_compiled_queries:
         # Added first, so it runs innermost: after CORS and the request id.
         app.add_middleware(CompiledQueries, schema=schema, settings=settings)
+    # Larger bodies get 413 before they are read whole (inside CORS: a page may read why).
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

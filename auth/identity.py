@@ -1,10 +1,17 @@
-"""Who is asking: the access token from the HttpOnly cookie or an `Authorization: Bearer` header."""
+"""Who is asking: the access token from the HttpOnly cookie or an `Authorization: Bearer` header.
+
+A request with no token is anonymous. One with a token that names no valid session (expired,
+forged, logged out, from before a logout-all, of a deactivated user) is refused with
+InvalidToken, never served as anonymous: a client must be able to tell "my session ended" from
+"I am signed out".
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from starlette.requests import HTTPConnection
+from starlette.responses import Response
 
 from auth.tokens import Claims, read_token
 from db import sessions
@@ -12,8 +19,16 @@ from db.data_versions import Versions
 from db.records import UserRecord
 from observability import record
 from services import Services
+from settings import Settings
 
 COOKIE_NAME = "access_token"
+SESSION_REFUSED = "The access token is invalid or has expired; sign in again"
+# RFC 6750's answer to a bad bearer token (and to a bad session cookie: the same token).
+REFUSAL_CHALLENGE = 'Bearer error="invalid_token"'
+
+
+class InvalidToken(Exception):
+    """A token was sent, but it names no valid session."""
 
 
 @dataclass(frozen=True)
@@ -24,30 +39,51 @@ class SignedIn:
     versions: Versions
 
 
-def token_from(connection: HTTPConnection) -> str | None:
+def _bearer(connection: HTTPConnection) -> str | None:
     scheme, _, credentials = connection.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and credentials:
+    if scheme.lower() == "bearer" and credentials.strip():
         return credentials.strip()
-    return connection.cookies.get(COOKIE_NAME)
+    return None
+
+
+def token_from(connection: HTTPConnection) -> str | None:
+    return _bearer(connection) or connection.cookies.get(COOKIE_NAME)
+
+
+def token_is_cookie(connection: HTTPConnection) -> bool:
+    """Whether `token_from` took the cookie: the one to delete when it is refused."""
+    return _bearer(connection) is None and bool(connection.cookies.get(COOKIE_NAME))
 
 
 async def signed_in(services: Services, token: str | None) -> SignedIn | None:
-    """The session a valid token names: None for no token, a bad or logged-out one, a token from
-    before the user's last logout-all, or a deactivated user. One statement, on every request."""
-    claims = read_token(services.settings, token) if token else None
-    if claims is None:
+    """The session a token names; None for no token. InvalidToken for a bad or logged-out one, a
+    token from before the user's last logout-all, or a deactivated user. One statement, on every
+    request."""
+    if not token:
         return None
+    claims = read_token(services.settings, token)
+    if claims is None:
+        raise InvalidToken
     async with services.sessions() as session:
         found = await sessions.session_user(session, claims.user_id, claims.session_id)
     if found is None:
-        return None
+        raise InvalidToken
     user = found.user
     if found.revoked or found.token_version != claims.version or not user.is_active:
-        return None
+        raise InvalidToken
     record.set_viewer(user.id)  # for this request's log line
     return SignedIn(user, claims, found.versions)
 
 
-async def viewer_for_token(services: Services, token: str | None) -> UserRecord | None:
-    session = await signed_in(services, token)
-    return session.user if session else None
+def clear_cookie(response: Response, settings: Settings) -> None:
+    """Tells the browser to drop the session cookie (logout, or a cookie that was refused)."""
+    response.delete_cookie(
+        COOKIE_NAME, path="/", httponly=True, samesite="lax", secure=settings.is_production
+    )
+
+
+def clear_cookie_header(settings: Settings) -> str:
+    """`clear_cookie`'s Set-Cookie header, for an answer built from an exception."""
+    response = Response()
+    clear_cookie(response, settings)
+    return response.headers["set-cookie"]

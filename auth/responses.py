@@ -1,9 +1,7 @@
-"""How every response of the auth routes leaves: never cached, never echoing what was sent.
+"""How every response of the auth routes leaves: never cached.
 
 Tokens, cookies and personal data must not be kept by a browser or proxy cache, so every answer
-(success, refusal or validation error) carries `Cache-Control: no-store`. FastAPI's validation
-errors quote each invalid value back (`input`): for these routes that would be a password, so
-the errors are sent without it.
+(success, refusal or validation error) carries `Cache-Control: no-store`.
 """
 
 from __future__ import annotations
@@ -32,10 +30,9 @@ class AuthRoute(APIRoute):
                 error.headers = {**(error.headers or {}), **NO_STORE}
                 raise
             except RequestValidationError as error:
-                errors = [{k: v for k, v in e.items() if k != "input"} for e in error.errors()]
                 # The app's own handler renders it, as for any other route.
                 render = request.app.exception_handlers[RequestValidationError]
-                response = await render(request, RequestValidationError(errors))
+                response = await render(request, error)
             response.headers.update(NO_STORE)
             return response
 

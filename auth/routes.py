@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from auth.accounts import EmailTakenError, authenticate, register
@@ -15,8 +15,8 @@ from auth.cross_site import (
     refuse_cookie_across_sites,
     refuse_cross_site,
 )
-from auth.deps import CurrentUser, ServicesDep
-from auth.identity import COOKIE_NAME, signed_in, token_from
+from auth.deps import NOT_SIGNED_IN, CurrentUser, ServicesDep
+from auth.identity import COOKIE_NAME, InvalidToken, clear_cookie, signed_in, token_from
 from auth.responses import AuthRoute
 from auth.tokens import IssuedToken, issue_token
 from db import data_versions, sessions
@@ -24,8 +24,8 @@ from db.records import UserRecord
 from events.broadcast import SessionsEnded, end_sockets
 from schema.models import MAX_PASSWORD_LENGTH, Token, UserCreate, UserRead
 from services import Services
-from settings import Settings
 from web.rate_limit import RateLimitExceeded, client_address
+from web.rest_errors import ApiError, documented
 from workers.queue import add_job
 
 logger = logging.getLogger(__name__)
@@ -37,17 +37,22 @@ BAD_CREDENTIALS = "Incorrect email or password"
 TOO_MANY_ATTEMPTS = "Too many failed sign-ins; try again later"
 TOO_MANY_REGISTRATIONS = "Too many registrations from this address; try again later"
 PASSWORD_TOO_LONG = f"The password is longer than {MAX_PASSWORD_LENGTH} characters"
-CROSS_SITE: dict[int | str, dict[str, Any]] = {403: {"description": REFUSAL}}
-SIGN_IN_RESPONSES: dict[int | str, dict[str, Any]] = {
-    **CROSS_SITE,
-    401: {"description": BAD_CREDENTIALS},
-    422: {"description": PASSWORD_TOO_LONG + ", or a field is missing"},
-    429: {"description": TOO_MANY_ATTEMPTS + " (see Retry-After)"},
-}
+EMAIL_TAKEN = "That email is already registered"
+CROSS_SITE = {403: REFUSAL}
+SIGN_IN_RESPONSES = documented(
+    {
+        **CROSS_SITE,
+        401: BAD_CREDENTIALS,
+        422: PASSWORD_TOO_LONG + ", or a field is missing",
+        429: TOO_MANY_ATTEMPTS + " (see Retry-After)",
+    }
+)
 LOGIN_RESPONSES = {
     **SIGN_IN_RESPONSES,
-    403: {"description": f"{REFUSAL}; or: {COOKIE_ACROSS_SITES}"},
+    **documented({403: f"{REFUSAL}; or: {COOKIE_ACROSS_SITES}"}),
 }
+# 204s carry no body, so no content type either.
+NO_CONTENT: dict[str, Any] = {"status_code": status.HTTP_204_NO_CONTENT, "response_class": Response}
 
 
 def user_read(user: UserRecord) -> UserRead:
@@ -70,7 +75,11 @@ async def _sign_in(
     gives it back. A password no account can have is refused before any of that.
     """
     if len(form.password) > MAX_PASSWORD_LENGTH:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, PASSWORD_TOO_LONG)
+        raise ApiError(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            PASSWORD_TOO_LONG,
+            errors=[("password", PASSWORD_TOO_LONG)],
+        )
     limits = services.auth_limits
     address = client_address(request)
     try:
@@ -79,7 +88,7 @@ async def _sign_in(
         raise _too_many(TOO_MANY_ATTEMPTS, error) from None
     found = await authenticate(services.sessions, services.passwords, form.username, form.password)
     if found is None:
-        raise HTTPException(
+        raise ApiError(
             status.HTTP_401_UNAUTHORIZED, BAD_CREDENTIALS, headers={"WWW-Authenticate": "Bearer"}
         )
     await limits.signed_in(form.username, address)
@@ -87,8 +96,8 @@ async def _sign_in(
     return issue_token(services.settings, user.id, version)
 
 
-def _too_many(message: str, error: RateLimitExceeded) -> HTTPException:
-    return HTTPException(
+def _too_many(message: str, error: RateLimitExceeded) -> ApiError:
+    return ApiError(
         status.HTTP_429_TOO_MANY_REQUESTS,
         message,
         headers={"Retry-After": str(error.retry_after)},
@@ -100,11 +109,14 @@ def _too_many(message: str, error: RateLimitExceeded) -> HTTPException:
     status_code=status.HTTP_201_CREATED,
     tags=["auth"],
     dependencies=SAME_SITE_ONLY,
-    responses={
-        **CROSS_SITE,
-        409: {"description": "The email is already registered"},
-        429: {"description": TOO_MANY_REGISTRATIONS + " (see Retry-After)"},
-    },
+    responses=documented(
+        {
+            **CROSS_SITE,
+            409: EMAIL_TAKEN,
+            422: "A field is missing or not valid",
+            429: TOO_MANY_REGISTRATIONS + " (see Retry-After)",
+        }
+    ),
 )
 async def register_user(data: UserCreate, services: ServicesDep, request: Request) -> UserRead:
     """Create an account with the `user` role."""
@@ -120,14 +132,16 @@ async def register_user(data: UserCreate, services: ServicesDep, request: Reques
             await add_job(session, "send_welcome", user.id)
             await data_versions.bump(session, data_versions.USERS)
     except EmailTakenError:
-        raise HTTPException(status.HTTP_409_CONFLICT, "That email is already registered") from None
+        raise ApiError(
+            status.HTTP_409_CONFLICT, EMAIL_TAKEN, errors=[("email", EMAIL_TAKEN)]
+        ) from None
     services.relay.wake()
     return user_read(user)
 
 
 @router.post(
     "/auth/login",
-    status_code=status.HTTP_204_NO_CONTENT,
+    **NO_CONTENT,
     tags=["auth"],
     dependencies=[*SAME_SITE_ONLY, Depends(refuse_cookie_across_sites)],
     responses=LOGIN_RESPONSES,
@@ -137,7 +151,7 @@ async def login(
 ) -> None:
     """Browser login: sets an HttpOnly, SameSite=Lax session cookie (Secure in production)."""
     issued = await _sign_in(services, form, request)
-    response.set_cookie(
+    response.set_cookie(  # the attributes clear_cookie repeats
         COOKIE_NAME,
         issued.token,
         max_age=issued.expires_in,
@@ -157,15 +171,19 @@ async def token(form: PasswordForm, services: ServicesDep, request: Request) -> 
 
 @router.post(
     "/auth/logout",
-    status_code=status.HTTP_204_NO_CONTENT,
+    **NO_CONTENT,
     tags=["auth"],
     dependencies=SAME_SITE_ONLY,
-    responses=CROSS_SITE,
+    responses=documented(CROSS_SITE),
 )
 async def logout(request: Request, response: Response, services: ServicesDep) -> None:
     """Ends this session: its token (cookie or bearer) is refused from now on, on every process,
-    and its live subscriptions are closed. Clears the cookie; succeeds even when signed out."""
-    current = await signed_in(services, token_from(request))
+    and its live subscriptions are closed. Clears the cookie; succeeds even when signed out, or
+    when the token was already refused (expired, logged out): the client's aim is reached."""
+    try:
+        current = await signed_in(services, token_from(request))
+    except InvalidToken:
+        current = None
     if current is not None:
         claims = current.claims
         async with services.sessions.begin() as session:
@@ -177,15 +195,15 @@ async def logout(request: Request, response: Response, services: ServicesDep) ->
             )
             await end_sockets(session, SessionsEnded(claims.user_id, claims.session_id))
         services.relay.wake()
-    _clear_cookie(response, services.settings)
+    clear_cookie(response, services.settings)
 
 
 @router.post(
     "/auth/logout-all",
-    status_code=status.HTTP_204_NO_CONTENT,
+    **NO_CONTENT,
     tags=["auth"],
     dependencies=SAME_SITE_ONLY,
-    responses=CROSS_SITE,
+    responses=documented({**CROSS_SITE, 401: NOT_SIGNED_IN + ", or the token was refused"}),
 )
 async def logout_all(user: CurrentUser, response: Response, services: ServicesDep) -> None:
     """Ends every session of the signed-in user, on every device, this one included."""
@@ -193,16 +211,14 @@ async def logout_all(user: CurrentUser, response: Response, services: ServicesDe
         version = await sessions.end_all(session, user.id)
         await end_sockets(session, SessionsEnded(user.id, below_version=version))
     services.relay.wake()
-    _clear_cookie(response, services.settings)
+    clear_cookie(response, services.settings)
 
 
-def _clear_cookie(response: Response, settings: Settings) -> None:
-    response.delete_cookie(
-        COOKIE_NAME, path="/", httponly=True, samesite="lax", secure=settings.is_production
-    )
-
-
-@router.get("/users/me", tags=["users"], responses={401: {"description": "Not signed in"}})
+@router.get(
+    "/users/me",
+    tags=["users"],
+    responses=documented({401: NOT_SIGNED_IN + ", or the token was refused"}),
+)
 async def me(user: CurrentUser) -> UserRead:
     """The signed-in user."""
     return user_read(user)

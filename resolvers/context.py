@@ -11,7 +11,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.fastapi import BaseContext
 from strawberry.types.graphql import OperationType
 
-from auth.identity import signed_in, token_from
+from auth.identity import InvalidToken, signed_in, token_from
 from auth.tokens import Claims
 from cache.reads import CachedReads
 from db.records import UserRecord
@@ -29,6 +29,8 @@ class Context(BaseContext):
     loaders: Loaders
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     claims: Claims | None = None  # the viewer's token: which session, for logout
+    # A token was sent and refused: the operation is refused too (GraphQLView), not anonymous.
+    token_refused: bool = False
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -56,7 +58,11 @@ class Context(BaseContext):
 async def get_context(connection: HTTPConnection) -> Context:
     """Strawberry's `context_getter`: a FastAPI dependency, for HTTP requests and WebSockets."""
     services: Services = connection.app.state.services
-    session = await signed_in(services, token_from(connection))
+    session, refused = None, False
+    try:
+        session = await signed_in(services, token_from(connection))
+    except InvalidToken:
+        refused = True
     viewer = session.user if session else None
     # Versions are as old as the check that read them: a socket lives long, so what it reads
     # later (events, operations sent over it) comes from the database. Anonymous requests read
@@ -71,6 +77,7 @@ async def get_context(connection: HTTPConnection) -> Context:
         loaders=loaders_for(reads, viewer),
         request_id=request_id,
         claims=session.claims if session else None,
+        token_refused=refused,
     )
 
 

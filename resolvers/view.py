@@ -10,13 +10,14 @@ from json import JSONDecodeError
 from typing import Any, cast
 
 # The exception type Strawberry raises for HTTP-level refusals (from its cross-web helper).
+from cross_web import AsyncHTTPRequestAdapter
 from cross_web import HTTPException as StrawberryHTTPException
 from fastapi import Depends, HTTPException, Request, Response, status
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.async_base_view import AsyncBaseHTTPView
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
 from strawberry.schema import BaseSchema
@@ -34,18 +35,20 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 )
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 from strawberry.types import ExecutionResult
-from strawberry.types.unset import UnsetType
+from strawberry.types.unset import UNSET, UnsetType
 
-from auth.identity import signed_in
+from auth.identity import SESSION_REFUSED, InvalidToken, clear_cookie, signed_in, token_is_cookie
 from events.broadcast import LiveSocket
 from observability.metrics import WS_CONNECTIONS
 from resolvers.context import Context, get_context
+from schema.errors import Unauthenticated
 from services import Services
 from settings import Settings
 from web.csrf import require_preflight
 from web.json_input import NESTED_TOO_DEEPLY, NestedTooDeeply, decode_json
 from web.media_types import GraphQLResponse, graphql_response
 from web.rate_limit import RateLimitExceeded, Rule
+from web.rest_errors import ApiError
 
 # RFC 6455 "Message Too Big"; graphql-ws clients treat it as fatal: resending would not help.
 MESSAGE_TOO_BIG_CLOSE_CODE = 1009
@@ -167,6 +170,7 @@ class GraphQLView(GraphQLRouter[Context, None]):
         # A WebSocket message is held to the HTTP body limit.
         self.max_message_bytes = settings.max_body_bytes
         self.max_sockets_per_user = settings.ws_max_sockets_per_user
+        self.settings = settings
         protocols = [GRAPHQL_TRANSPORT_WS_PROTOCOL]
         if settings.ws_legacy_protocol:
             protocols.append(GRAPHQL_WS_PROTOCOL)
@@ -182,6 +186,16 @@ class GraphQLView(GraphQLRouter[Context, None]):
             max_subscriptions_per_connection=settings.ws_max_subscriptions,
             dependencies=[Depends(require_preflight)],
         )
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """Strawberry answers its own HTTP refusals (malformed bodies, no query) in plain text:
+        raised again as HTTPException, the app's handler gives them the REST error body."""
+        try:
+            return await super().run(request, context, root_value)
+        except StrawberryHTTPException as error:
+            if isinstance(request, WebSocket):
+                raise
+            raise ApiError(error.status_code, error.reason) from None
 
     def decode_json(self, data: str | bytes) -> object:
         """Every JSON a client sends, bodies, query parameters and WebSocket messages alike:
@@ -199,9 +213,25 @@ class GraphQLView(GraphQLRouter[Context, None]):
             raise StrawberryHTTPException(400, "The request body must be a JSON object")
         return parsed
 
-    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        if context.token_refused:
+            # A request error, whatever the operation: the client's session ended, and it must
+            # not be answered as an anonymous one. A refused cookie is dropped by the browser.
+            if token_is_cookie(request):
+                clear_cookie(sub_response, self.settings)
+            return ExecutionResult(data=None, errors=[Unauthenticated(SESSION_REFUSED)])
         try:
-            return await super().execute_single(*args, **kwargs)
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
         except StrawberryHTTPException as error:
             if error.reason == "mutations are not allowed when using GET":
                 # GraphQL over HTTP: 405, and (HTTP) an Allow header naming what would work.
@@ -231,18 +261,24 @@ class GraphQLView(GraphQLRouter[Context, None]):
                 response.status_code = response_data.status_code
                 if response_data.retry_after is not None:
                     response.headers["Retry-After"] = str(response_data.retry_after)
+                if response_data.challenge is not None:
+                    response.headers["WWW-Authenticate"] = response_data.challenge
         return response
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Identify the socket by its cookie or bearer header, or by `connectionParams.authToken`.
 
-        A socket with no valid identity (or whose handshake token has expired since) is closed
-        with 4403 before it can subscribe; one beyond the user's socket cap with 1013.
+        A socket with no valid identity (none, or a refused one; or whose handshake token has
+        expired since) is closed with 4403 before it can subscribe; one beyond the user's socket
+        cap with 1013.
         """
         params = context.connection_params
         token = params.get("authToken") if isinstance(params, dict) else None
         if isinstance(token, str) and token:
-            session = await signed_in(context.services, token)
+            try:
+                session = await signed_in(context.services, token)
+            except InvalidToken:
+                session = None
             context.viewer = session.user if session else None
             context.claims = session.claims if session else None
         websocket = context.request

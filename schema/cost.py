@@ -40,10 +40,11 @@ from graphql import (
 )
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
+from schema.codes import ErrorCode
 from schema.errors import BadUserInput
 from schema.models import MAX_PAGE
 
-QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+QUERY_TOO_COMPLEX = ErrorCode.QUERY_TOO_COMPLEX
 # Items assumed for list fields with neither a `limit` nor a list argument (a user's degrees).
 UNBOUNDED_LIST_ITEMS = 10
 _PRICE = "price"

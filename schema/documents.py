@@ -28,10 +28,11 @@ from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.schema.schema import validate_document
 
 from cache.lru import ByteLRU
+from schema.codes import ErrorCode
 from schema.document_rules import ShapeLimits, shape_errors
 from settings import Settings
 
-PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+PARSE_FAILED = ErrorCode.GRAPHQL_PARSE_FAILED
 # What a parsed document weighs in memory, per token (nodes, locations, the token list itself),
 # measured with tracemalloc on this project's documents: 350-450 bytes.
 BYTES_PER_TOKEN = 450

@@ -15,15 +15,15 @@ from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
 from db.engine import database_trouble
+from schema.codes import ErrorCode
 
 logger = logging.getLogger("trading_api.errors")
 
 
 DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly"
-SERVICE_UNAVAILABLE_CODE = "SERVICE_UNAVAILABLE"
-# Too much work at once: the process's request limit, or no pooled connection in time.
+SERVICE_UNAVAILABLE_CODE = ErrorCode.SERVICE_UNAVAILABLE
 SERVER_BUSY = "The server is busy; try again shortly"
-SERVER_BUSY_CODE = "SERVER_BUSY"
+SERVER_BUSY_CODE = ErrorCode.SERVER_BUSY
 # What a client is told of each state of the database (db.engine.database_trouble): message, code.
 TROUBLE_ERRORS = {
     "busy": (SERVER_BUSY, SERVER_BUSY_CODE),
@@ -32,42 +32,42 @@ TROUBLE_ERRORS = {
 
 
 class PublicError(GraphQLError):
-    code = "INTERNAL_SERVER_ERROR"
+    code: str = ErrorCode.INTERNAL_SERVER_ERROR
 
     def __init__(self, message: str, **extensions: Any) -> None:
         super().__init__(message, extensions={"code": self.code, **extensions})
 
 
 class Unauthenticated(PublicError):
-    code = "UNAUTHENTICATED"
+    code = ErrorCode.UNAUTHENTICATED
 
 
 class Forbidden(PublicError):
-    code = "FORBIDDEN"
+    code = ErrorCode.FORBIDDEN
 
 
 class BadUserInput(PublicError):
-    code = "BAD_USER_INPUT"
+    code = ErrorCode.BAD_USER_INPUT
 
 
 class NotFound(PublicError):
-    code = "NOT_FOUND"
+    code = ErrorCode.NOT_FOUND
 
 
 class Conflict(PublicError):
-    code = "CONFLICT"
+    code = ErrorCode.CONFLICT
 
 
 class RateLimited(PublicError):
     """Too many of these requests in a window; `retryAfter` says in how many seconds to retry."""
 
-    code = "RATE_LIMITED"
+    code = ErrorCode.RATE_LIMITED
 
 
 class FeedGap(PublicError):
     """A live feed cannot resume where the client asked: it refetches, then subscribes afresh."""
 
-    code = "FEED_GAP"
+    code = ErrorCode.FEED_GAP
 
 
 def is_unexpected(error: GraphQLError) -> bool:
@@ -77,10 +77,10 @@ def is_unexpected(error: GraphQLError) -> bool:
 
 def _request_error_code(error: GraphQLError) -> str:
     if isinstance(error, GraphQLSyntaxError):
-        return "GRAPHQL_PARSE_FAILED"
+        return ErrorCode.GRAPHQL_PARSE_FAILED
     if error.message.startswith("Variable "):
-        return "BAD_USER_INPUT"
-    return "GRAPHQL_VALIDATION_FAILED"
+        return ErrorCode.BAD_USER_INPUT
+    return ErrorCode.GRAPHQL_VALIDATION_FAILED
 
 
 class ErrorCodes(SchemaExtension):
@@ -98,7 +98,7 @@ class ErrorCodes(SchemaExtension):
     def _public(error: GraphQLError, request_id: str | None) -> GraphQLError:
         if is_unexpected(error):
             trouble = database_trouble(error.original_error) if error.original_error else None
-            message, code = "Internal server error", "INTERNAL_SERVER_ERROR"
+            message, code = "Internal server error", ErrorCode.INTERNAL_SERVER_ERROR
             if trouble is not None:
                 message, code = TROUBLE_ERRORS[trouble]
             return GraphQLError(

@@ -138,7 +138,11 @@ async def test_register_duplicate_email_is_409(
     )
 
     assert response.status_code == 409, response.text
-    assert response.json() == {"detail": "That email is already registered"}
+    assert response.json() == {
+        "detail": "That email is already registered",
+        "code": "CONFLICT",
+        "errors": [{"field": "email", "message": "That email is already registered"}],
+    }
     assert await user_count(services) == before
     # The first account keeps its password; the imposter's password does not work.
     assert (await login(client, "dave@example.com")).status_code == 204
@@ -181,7 +185,8 @@ async def test_register_invalid_input_is_422_and_stores_nothing(
     response = await client.post("/auth/register", json=body)
 
     assert response.status_code == 422, response.text
-    assert any(error["loc"][-1] == field for error in response.json()["detail"]), response.text
+    assert response.json()["code"] == "BAD_USER_INPUT"
+    assert field in [error["field"] for error in response.json()["errors"]], response.text
     assert await user_count(services) == before
     if "email" in body and "@" in body["email"] and "password" in body:
         # A password longer than any account can have is refused before it is verified.
@@ -266,7 +271,9 @@ async def test_wrong_password_and_unknown_email_look_the_same(
 
     assert wrong_password.status_code == unknown_email.status_code == 401
     assert (
-        wrong_password.json() == unknown_email.json() == {"detail": "Incorrect email or password"}
+        wrong_password.json()
+        == unknown_email.json()
+        == {"detail": "Incorrect email or password", "code": "UNAUTHENTICATED", "errors": []}
     )
     assert wrong_password.headers["www-authenticate"] == unknown_email.headers["www-authenticate"]
     assert not wrong_password.headers.get_list("set-cookie")
@@ -298,7 +305,7 @@ async def test_deactivated_user_cannot_log_in(
     response = await login(client, "leo@example.com")
 
     assert response.status_code == 401
-    assert response.json() == {"detail": "Incorrect email or password"}
+    assert response.json()["detail"] == "Incorrect email or password"
 
 
 async def test_token_endpoint_returns_a_bearer_token(api: Api, client: httpx.AsyncClient) -> None:
@@ -323,7 +330,7 @@ async def test_users_me_without_credentials_is_401(client: httpx.AsyncClient) ->
     response = await client.get("/users/me")
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
-    assert "detail" in response.json()
+    assert response.json()["code"] == "UNAUTHENTICATED"
 
 
 @pytest.mark.parametrize(

@@ -103,4 +103,8 @@ async def test_mutations_over_get_are_refused(api: Api) -> None:
     )
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
-    assert response.json() == {"detail": "Mutations are not allowed over GET: send them with POST"}
+    assert response.json() == {
+        "detail": "Mutations are not allowed over GET: send them with POST",
+        "code": "METHOD_NOT_ALLOWED",
+        "errors": [],
+    }

@@ -131,6 +131,15 @@ async def graphql_me(api: Api, token: str) -> dict[str, Any]:
     return await api.gql("{ me { id email } }", token=token)
 
 
+def refused(response: httpx.Response) -> bool:
+    """REST's refusal of a token (RFC 6750's invalid_token), not the challenge to sign in."""
+    return (
+        response.status_code == 401
+        and response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+        and response.json()["code"] == "UNAUTHENTICATED"
+    )
+
+
 async def cookie_me(client: httpx.AsyncClient, token: str) -> httpx.Response:
     return await client.get("/users/me", headers={"Cookie": f"access_token={token}"})
 
@@ -199,9 +208,9 @@ async def test_forged_token_is_refused(
     token = forge(user["id"], other["id"])
 
     response = await users_me(client, token)
-    assert response.status_code == 401, response.text
-    assert (await cookie_me(client, token)).status_code == 401
-    assert await graphql_me(api, token) == {"data": {"me": None}}
+    assert refused(response), response.text
+    assert refused(await cookie_me(client, token))
+    assert error_codes(await graphql_me(api, token)) == ["UNAUTHENTICATED"]
 
 
 async def test_token_of_a_deactivated_user_is_refused(
@@ -214,9 +223,9 @@ async def test_token_of_a_deactivated_user_is_refused(
     async with services.sessions.begin() as session:
         await session.execute(update(User).where(User.id == user_id).values(is_active=False))
 
-    assert (await users_me(client, token)).status_code == 401
-    assert (await cookie_me(client, token)).status_code == 401
-    assert await graphql_me(api, token) == {"data": {"me": None}}
+    assert refused(await users_me(client, token))
+    assert refused(await cookie_me(client, token))
+    assert error_codes(await graphql_me(api, token)) == ["UNAUTHENTICATED"]
     # Signed-in-only fields refuse it too.
     body = await api.gql("{ users { id } }", token=token)
     assert body["data"] is None

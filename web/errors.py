@@ -7,13 +7,15 @@ import json
 import logging
 
 from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from prometheus_client import Counter
 from sqlalchemy import exc
 
 from db.engine import database_trouble
 from observability.metrics import PREFIX
+from schema.codes import ErrorCode
 from schema.errors import SERVER_BUSY, SERVER_BUSY_CODE, TROUBLE_ERRORS
+from web.rest_errors import error_body, internal_error
 
 logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
@@ -21,7 +23,9 @@ RETRY_AFTER_SECONDS = 5
 BUSY_RETRY_AFTER_SECONDS = 1
 RETRY_AFTER = {"busy": BUSY_RETRY_AFTER_SECONDS, "unavailable": RETRY_AFTER_SECONDS}
 # The GraphQL error codes that say "try again later", and when.
-RETRY_AFTER_BY_CODE = {code: RETRY_AFTER[trouble] for trouble, (_, code) in TROUBLE_ERRORS.items()}
+RETRY_AFTER_BY_CODE: dict[str, int] = {
+    code: RETRY_AFTER[trouble] for trouble, (_, code) in TROUBLE_ERRORS.items()
+}
 GRAPHQL_PATHS = frozenset({"/graphql", "/graphql/"})
 
 DATABASE_FAILURES = Counter(
@@ -36,14 +40,14 @@ def _json(value: object) -> bytes:
 
 
 def busy_body(path: str) -> bytes:
-    """A busy process's answer: a GraphQL error on the GraphQL endpoint, else REST's `detail`."""
+    """A busy process's answer: a GraphQL error on the GraphQL endpoint, else REST's error."""
     return _trouble_body(path, SERVER_BUSY, SERVER_BUSY_CODE)
 
 
-def _trouble_body(path: str, message: str, code: str) -> bytes:
+def _trouble_body(path: str, message: str, code: ErrorCode) -> bytes:
     if path in GRAPHQL_PATHS:
         return _json({"errors": [{"message": message, "extensions": {"code": code}}]})
-    return _json({"detail": message})
+    return error_body(message, code)
 
 
 def database_failure(error: BaseException, path: str, request_id: str | None) -> Response | None:
@@ -70,10 +74,7 @@ async def database_error(request: Request, error: Exception) -> Response:
     if response is not None:
         return response
     logger.error("database error (request %s)", request_id, exc_info=error)
-    return JSONResponse(
-        {"detail": "Internal server error", "requestId": request_id},
-        status.HTTP_500_INTERNAL_SERVER_ERROR,
-    )
+    return internal_error(request_id)
 
 
 def add_database_error_handlers(app: FastAPI) -> None:

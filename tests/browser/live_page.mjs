@@ -143,6 +143,7 @@ try {
   };
 
   // Signing out closes A's socket and brings back the form; B keeps watching.
+  const oldCookie = (await trader.context.cookies()).find((c) => c.name === "access_token");
   await page.click("#sign-out");
   await page.locator("#sign-in").waitFor({ state: "visible" });
   result.afterSignOut = {
@@ -152,6 +153,22 @@ try {
     watcher: await watcher.page.locator("#connection").getAttribute("data-state"),
   };
   step("A signed out");
+
+  // A browser still holding the logged-out cookie (another tab, a restored session): the page
+  // shows the sign-in form with the reason, and the refusal deletes the cookie.
+  const stale = await browser.newContext();
+  await stale.addCookies([{ ...oldCookie, expires: -1 }]);
+  const stalePage = await stale.newPage();
+  stalePage.on("pageerror", (error) => problems.push(`stale page error: ${error.message}`));
+  await stalePage.goto(config.baseUrl + "/");
+  await stalePage.locator("#sign-in").waitFor({ state: "visible" });
+  await stalePage.locator("#sign-in-error").filter({ hasText: "session has ended" }).waitFor();
+  result.staleCookie = {
+    message: await stalePage.locator("#sign-in-error").innerText(),
+    tapeHidden: await stalePage.locator("#tape-panel").isHidden(),
+    cookies: (await stale.cookies()).map((c) => c.name),
+  };
+  step("a stale cookie shows the sign-in form");
 } catch (error) {
   // What each page showed when it went wrong, next to the screenshot's path.
   for (const [name, page] of Object.entries(pages)) {

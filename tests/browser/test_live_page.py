@@ -152,6 +152,11 @@ def test_a_trade_added_in_one_browser_reaches_the_tape_of_another(
         "cookies": [],
         "watcher": "live",
     }
+    assert seen["staleCookie"] == {
+        "message": "Your session has ended: sign in again.",
+        "tapeHidden": True,
+        "cookies": [],
+    }
 
 
 def test_the_tape_resumes_over_a_restart_without_missing_a_trade(

@@ -214,6 +214,35 @@ async def test_errors_and_refusals_answer_the_same(pair: Pair) -> None:
         assert await _post(pair.compiled, body, token) == await _post(pair.general, body, token)
 
 
+async def test_refused_tokens_answer_the_same(pair: Pair) -> None:
+    """A forged, logged-out or cookie token on queries the compiled path would answer: the same
+    UNAUTHENTICATED refusal, status, challenge and cookie deletion from both apps."""
+    response = await pair.compiled.post(
+        "/auth/token", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+    )
+    logged_out = response.json()["access_token"]
+    await pair.compiled.post("/auth/logout", headers={"Authorization": f"Bearer {logged_out}"})
+    credentials = [
+        {"Authorization": "Bearer not-a-token"},
+        {"Authorization": f"Bearer {logged_out}"},
+        {"Cookie": f"access_token={logged_out}"},
+    ]
+    for query in ("{ me { name } }", "{ users(limit: 2) { id } }", "{ trades { id } }"):
+        for headers in credentials:
+            for accept in ("application/json", "application/graphql-response+json"):
+                sent = {**headers, "Accept": accept}
+                with recorded_statements(pair.compiled_services.reader) as statements:
+                    fast = await pair.compiled.post("/graphql", json={"query": query}, headers=sent)
+                slow = await pair.general.post("/graphql", json={"query": query}, headers=sent)
+                assert (fast.status_code, fast.json()) == (slow.status_code, slow.json())
+                assert fast.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+                for name in ("content-type", "www-authenticate", "set-cookie"):
+                    assert fast.headers.get(name) == slow.headers.get(name), name
+                # The compiled path's session check found no session (one statement), or
+                # the token's signature was refused before any.
+                assert len(statements) <= 1
+
+
 # Generated selections: any fields, aliases, nesting and arguments of the compiled types.
 
 TRADE_SCALARS = ["id", "userId", "currency", "side", "price", "amount", "createdAt", "__typename"]

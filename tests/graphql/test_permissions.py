@@ -61,8 +61,11 @@ async def test_me_needs_no_sign_in(api: Api) -> None:
     assert await api.gql("{ me { id } }") == {"data": {"me": None}}
 
 
-async def test_invalid_token_is_anonymous(api: Api) -> None:
-    assert await api.gql("{ me { id } }", token="not-a-token") == {"data": {"me": None}}
+async def test_an_invalid_token_is_refused_not_anonymous(api: Api) -> None:
+    """A client can tell "my session ended" from "signed out": the whole request is refused."""
+    body = await api.gql("{ me { id } }", token="not-a-token")
+    assert body["data"] is None
+    assert error_code(body) == "UNAUTHENTICATED"
     assert error_code(await api.gql("{ users { id } }", token="not-a-token")) == ("UNAUTHENTICATED")
 
 

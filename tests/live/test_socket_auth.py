@@ -92,6 +92,24 @@ def test_cookie_from_no_origin_header_still_needs_to_be_valid(live: Live) -> Non
         assert ws.close_code() == 4403
 
 
+def test_a_logged_out_cookie_is_refused_like_no_identity(live: Live) -> None:
+    """A refused token is never an anonymous socket (none may subscribe anyway): 4403, while a
+    valid authToken sent beside the stale cookie is the socket's identity."""
+    gone = live.sign_up("stale-cookie@example.com")
+    with live.http() as http:
+        assert (
+            http.post("/auth/logout", headers={"Cookie": f"access_token={gone.cookie}"}).status_code
+            == 204
+        )
+    stale = {"Cookie": f"access_token={gone.cookie}"}
+    with live.socket(headers=stale, origin=APP_ORIGIN) as ws:
+        ws.send({"type": "connection_init", "payload": {}})
+        assert ws.close_code() == 4403
+    fresh = live.signed_in_again("stale-cookie@example.com")
+    with live.socket(headers=stale, origin=APP_ORIGIN) as ws:
+        ws.init({"authToken": fresh.token})
+
+
 def test_legacy_protocol_is_off_by_default(live: Live) -> None:
     with live.socket(protocol="graphql-ws") as ws:
         assert ws.close_code() == 4406  # subprotocol not acceptable

@@ -65,7 +65,7 @@ def test_a_cross_site_form_cannot_sign_a_browser_in(
 ) -> None:
     response = login(live, browser(origin, fetch_site))
     assert response.status_code == 403
-    assert response.json() == {"detail": REFUSAL}
+    assert response.json() == {"detail": REFUSAL, "code": "FORBIDDEN", "errors": []}
     assert "set-cookie" not in response.headers
 
 

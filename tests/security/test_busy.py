@@ -70,7 +70,7 @@ async def test_a_busy_pool_before_execution_is_a_503_with_retry_after(
         headers = {"Authorization": f"Bearer {token}"}
         rest = await client.get("/users/me", headers=headers)
     assert rest.status_code == 503, rest.text
-    assert rest.json() == {"detail": BUSY}
+    assert rest.json() == {"detail": BUSY, "code": "SERVER_BUSY", "errors": []}
     assert rest.headers["retry-after"] == "1"
     assert tracebacks(caplog) == []
 

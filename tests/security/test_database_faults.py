@@ -109,7 +109,11 @@ async def test_database_outage_fails_fast_and_recovers(
         assert response.headers["retry-after"] == "5"
         rest = await client.get("/users/me", headers=headers)
         assert rest.status_code == 503, rest.text
-        assert rest.json() == {"detail": UNAVAILABLE}
+        assert rest.json() == {
+            "detail": UNAVAILABLE,
+            "code": "SERVICE_UNAVAILABLE",
+            "errors": [],
+        }
         assert rest.headers["retry-after"] == "5"
         anonymous, took = await timed(client.post("/graphql", json=query))
         assert took < FAST

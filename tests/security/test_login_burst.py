@@ -47,7 +47,11 @@ async def test_a_burst_is_verified_at_most_the_limit(live: Live) -> None:
     assert statuses == {401: LIMIT, 429: BURST - LIMIT}, statuses
     refused = [answer for answer in answers if answer.status_code == 429]
     assert all(1 <= int(answer.headers["retry-after"]) <= 900 for answer in refused)
-    assert refused[0].json() == {"detail": "Too many failed sign-ins; try again later"}
+    assert refused[0].json() == {
+        "detail": "Too many failed sign-ins; try again later",
+        "code": "RATE_LIMITED",
+        "errors": [],
+    }
     # The limit's verifications and little else: each refusal costs well under 20 ms.
     budget = LIMIT * one.cpu_seconds + BURST * 0.02 + len(bystander_statuses) * 0.01
     assert burst.cpu_seconds <= budget, (burst.cpu_seconds, one.cpu_seconds)

@@ -33,7 +33,8 @@ async def test_an_account_is_locked_after_its_failures(api: Api, client: httpx.A
     # Even the right password waits now.
     locked = await sign_in(client, "alice@example.com", PASSWORD)
     assert locked.status_code == 429
-    assert locked.json() == {"detail": "Too many failed sign-ins; try again later"}
+    assert locked.json()["detail"] == "Too many failed sign-ins; try again later"
+    assert locked.json()["code"] == "RATE_LIMITED"
     assert 1 <= int(locked.headers["retry-after"]) <= 900
     # The cookie login shares the count; other accounts are unaffected.
     cookie = await client.post(

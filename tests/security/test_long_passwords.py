@@ -33,7 +33,11 @@ def test_sign_in_refuses_an_over_long_password(live: Live, route: str, length: i
     with live.http() as http, cost_of(live) as cost:
         response = http.post(route, data={"username": EMAIL, "password": password})
     assert response.status_code == 422, response.text[:200]
-    assert response.json() == {"detail": "The password is longer than 128 characters"}
+    assert response.json() == {
+        "detail": "The password is longer than 128 characters",
+        "code": "BAD_USER_INPUT",
+        "errors": [{"field": "password", "message": "The password is longer than 128 characters"}],
+    }
     assert "set-cookie" not in response.headers
     assert cost.cpu_seconds < REFUSAL_CPU_SECONDS, cost.cpu_seconds
 
@@ -51,6 +55,6 @@ def test_registration_refuses_without_echoing_the_password(live: Live, password:
         response = http.post("/auth/register", json=body)
     assert response.status_code == 422
     assert password not in response.text and len(response.content) < 1_000, response.text[:200]
-    [error] = response.json()["detail"]
-    assert error["loc"] == ["body", "password"] and "input" not in error, error
+    [error] = response.json()["errors"]
+    assert error["field"] == "password" and set(error) == {"field", "message"}, error
     assert cost.cpu_seconds < REFUSAL_CPU_SECONDS, cost.cpu_seconds

@@ -104,7 +104,17 @@ def test_health_and_metrics_are_never_limited(limited: Live) -> None:
 
 @pytest.mark.parametrize(
     ("path", "body"),
-    [("/graphql", BUSY), ("/users/me", {"detail": "The server is busy; try again shortly"})],
+    [
+        ("/graphql", BUSY),
+        (
+            "/users/me",
+            {
+                "detail": "The server is busy; try again shortly",
+                "code": "SERVER_BUSY",
+                "errors": [],
+            },
+        ),
+    ],
 )
 async def test_a_refusal_is_a_503_with_retry_after(
     database_url: str, path: str, body: dict[str, Any]

@@ -51,7 +51,9 @@ async def test_a_burst_of_registrations_is_limited(live: Live) -> None:
     refused = [answer for answer in answers if answer.status_code == 429]
     assert all(1 <= int(answer.headers["retry-after"]) <= 3600 for answer in refused)
     assert refused[0].json() == {
-        "detail": "Too many registrations from this address; try again later"
+        "detail": "Too many registrations from this address; try again later",
+        "code": "RATE_LIMITED",
+        "errors": [],
     }
     budget = allowed * one.cpu_seconds + BURST * 0.02 + len(bystander_statuses) * 0.01
     assert burst.cpu_seconds <= budget, (burst.cpu_seconds, one.cpu_seconds)

@@ -111,8 +111,12 @@
     let me = null;
     try {
       me = await viewer();
-    } catch {
-      $("sign-in-error").textContent = "The server cannot be reached.";
+    } catch (error) {
+      // An expired or logged-out cookie is refused (and deleted by the answer): sign in again.
+      $("sign-in-error").textContent =
+        error.code === "UNAUTHENTICATED"
+          ? "Your session has ended: sign in again."
+          : "The server cannot be reached.";
     }
     if (me === null) {
       show(false);
