@@ -6,9 +6,9 @@ to a column or a correlated subquery. The viewer's session check (the same one
 `auth.identity.signed_in` makes) is the statement's first CTE, so a request is one round trip.
 
 Only requests the general path would answer with data and no errors compile: anything else
-(a field or argument this module does not know, a bad argument value, a failed validation, an
-operation over budget) raises `NotCompilable`, and the request goes to Strawberry, which
-produces the errors. So the fast path never has to reproduce an error message.
+(a field or argument this module does not know, introspection, a bad argument value, a failed
+validation, an operation over budget) raises `NotCompilable`, and the request goes to
+Strawberry, which produces the errors. So the fast path never has to reproduce an error message.
 """
 
 # SQL text here is assembled from this module's fixed fragments, aliases it numbers and GraphQL
@@ -290,7 +290,10 @@ class _Compiler:
 
     def _arguments(self, type_name: str, node: FieldNode) -> dict[str, Any]:
         type_ = self.schema.get_type(type_name)
-        definition = type_.fields[node.name.value]  # type: ignore[union-attr]
+        # `__schema` and `__type` are no field of Query's: introspection is Strawberry's.
+        definition = type_.fields.get(node.name.value)  # type: ignore[union-attr]
+        if definition is None:
+            raise NotCompilable(f"{type_name}.{node.name.value}")
         given = {a.name.value: a.value for a in node.arguments or ()}
         values: dict[str, Any] = {}
         for name, argument in definition.args.items():
