@@ -6,9 +6,11 @@ to a column or a correlated subquery. The viewer's session check (the same one
 `auth.identity.signed_in` makes) is the statement's first CTE, so a request is one round trip.
 
 Only requests the general path would answer with data and no errors compile: anything else
-(a field or argument this module does not know, a bad argument value, a failed validation, an
-operation over budget) raises `NotCompilable`, and the request goes to Strawberry, which
-produces the errors. So the fast path never has to reproduce an error message.
+(a field or argument this module does not know, introspection, a bad argument value, a failed
+validation, an operation over budget) raises `NotCompilable`, and the request goes to
+Strawberry, which produces the errors. So the fast path never has to reproduce an error message.
+Variables, arguments and @skip/@include are coerced by graphql-core's own functions, the ones
+Strawberry's executor calls, so an explicit null or a default means here what it means there.
 """
 
 # SQL text here is assembled from this module's fixed fragments, aliases it numbers and GraphQL
@@ -25,25 +27,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
-    BooleanValueNode,
-    DirectiveNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLArgument,
+    GraphQLError,
+    GraphQLIncludeDirective,
     GraphQLSchema,
+    GraphQLSkipDirective,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
+    SelectionNode,
     SelectionSetNode,
-    Undefined,
-    VariableNode,
-    coerce_input_value,
+    VariableValues,
+    get_argument_values,
+    get_directive_values,
     get_operation_ast,
-    is_non_null_type,
-    type_from_ast,
-    value_from_ast,
+    get_variable_values,
 )
 from pydantic import ValidationError
 
@@ -113,30 +114,12 @@ def compile_query(
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    compiler = _Compiler(schema, dialect, fragments, _coerce(schema, operation, variables or {}))
-    return compiler.statement(operation)
-
-
-def _coerce(
-    schema: GraphQLSchema, operation: OperationDefinitionNode, given: Mapping[str, Any]
-) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for definition in operation.variable_definitions or ():
-        name = definition.variable.name.value
-        type_ = type_from_ast(schema, definition.type)
-        if type_ is None:
-            raise NotCompilable("unknown variable type")
-        if name in given:
-            values[name] = coerce_input_value(given[name], type_)  # type: ignore[arg-type]
-            if values[name] is Undefined:
-                raise NotCompilable("bad variable")
-        elif definition.default_value is not None:
-            values[name] = value_from_ast(definition.default_value, type_)  # type: ignore[arg-type]
-        elif is_non_null_type(type_):
-            raise NotCompilable("required variable missing")
-    if set(given) - set(values):
-        raise NotCompilable("undeclared variable")
-    return values
+    coerced = get_variable_values(
+        schema, operation.variable_definitions or (), dict(variables or {})
+    )
+    if not isinstance(coerced, VariableValues):
+        raise NotCompilable("bad variables")
+    return _Compiler(schema, dialect, fragments, coerced).statement(operation)
 
 
 def _page(arguments: Mapping[str, Any]) -> Page:
@@ -218,7 +201,7 @@ class _Compiler:
         schema: GraphQLSchema,
         dialect: JSONDialect,
         fragments: Mapping[str, FragmentDefinitionNode],
-        variables: Mapping[str, Any],
+        variables: VariableValues,
     ) -> None:
         self.schema = schema
         self.dialect = dialect
@@ -253,7 +236,7 @@ class _Compiler:
 
         def visit(selection_set: SelectionSetNode, seen: frozenset[str]) -> None:
             for selection in selection_set.selections:
-                if not self._included(selection.directives):
+                if not self._included(selection):
                     continue
                 if isinstance(selection, FieldNode):
                     key = (selection.alias or selection.name).value
@@ -269,38 +252,26 @@ class _Compiler:
             visit(selection_set, frozenset())
         return fields
 
-    def _included(self, directives: Sequence[DirectiveNode] | None) -> bool:
-        for directive in directives or ():
-            name = directive.name.value
-            if name not in ("skip", "include"):
-                raise NotCompilable(f"directive @{name}")
-            (argument,) = directive.arguments or ()
-            value = argument.value
-            if isinstance(value, VariableNode):
-                condition = self.variables.get(value.name.value)
-            elif isinstance(value, BooleanValueNode):
-                condition = value.value
-            else:
-                raise NotCompilable("bad directive argument")
-            if not isinstance(condition, bool):
-                raise NotCompilable("bad directive argument")
-            if condition is (name == "skip"):
-                return False
-        return True
+    def _included(self, selection: SelectionNode) -> bool:
+        if any(d.name.value not in ("skip", "include") for d in selection.directives or ()):
+            raise NotCompilable("a directive other than @skip and @include")
+        try:
+            skip = get_directive_values(GraphQLSkipDirective, selection, self.variables)
+            include = get_directive_values(GraphQLIncludeDirective, selection, self.variables)
+        except GraphQLError:  # an explicit null for `if`
+            raise NotCompilable("bad directive argument") from None
+        return not (skip and skip["if"]) and not (include and not include["if"])
 
     def _arguments(self, type_name: str, node: FieldNode) -> dict[str, Any]:
         type_ = self.schema.get_type(type_name)
-        definition = type_.fields[node.name.value]  # type: ignore[union-attr]
-        given = {a.name.value: a.value for a in node.arguments or ()}
-        values: dict[str, Any] = {}
-        for name, argument in definition.args.items():
-            value = (
-                value_from_ast(given[name], argument.type, dict(self.variables))
-                if name in given
-                else Undefined
-            )
-            values[name] = _default(argument) if value is Undefined else value
-        return values
+        # `__schema` and `__type` are no field of Query's: introspection is Strawberry's.
+        definition = type_.fields.get(node.name.value)  # type: ignore[union-attr]
+        if definition is None:
+            raise NotCompilable(f"{type_name}.{node.name.value}")
+        try:
+            return get_argument_values(definition, node, self.variables)
+        except GraphQLError:  # e.g. an explicit null for a non-null argument
+            raise NotCompilable("bad argument") from None
 
     def _object(self, type_name: str, selection_sets: Iterable[SelectionSetNode], row: str) -> str:
         fields = self._collect(selection_sets)
@@ -416,17 +387,13 @@ class _Compiler:
 def _trade_filters(arguments: Mapping[str, Any]) -> list[Condition]:
     """The `trades` filters, validated as the general path does."""
     try:
-        currency = TradeFilter(currency=arguments["currency"]).currency
+        currency = TradeFilter(currency=arguments.get("currency")).currency
     except ValidationError:
         raise NotCompilable("bad currency") from None
-    side = arguments["side"]
+    side = arguments.get("side")
     filters = {
         "t.currency": currency,
         "t.side": Side(side).value if side is not None else None,
-        "t.user_id": arguments["userId"],
+        "t.user_id": arguments.get("userId"),
     }
     return [(column, Bound(value)) for column, value in filters.items() if value is not None]
-
-
-def _default(argument: GraphQLArgument) -> Any:
-    return None if argument.default_value is Undefined else argument.default_value

@@ -80,6 +80,10 @@ def _request_error_code(error: GraphQLError) -> str:
         return ErrorCode.GRAPHQL_PARSE_FAILED
     if error.message.startswith("Variable "):
         return ErrorCode.BAD_USER_INPUT
+    if error.path is not None:
+        # Raised while executing a valid document, at a field: an argument's value that only
+        # the request's variables made wrong (null for `limit: Int! = 10`), not a bad document.
+        return ErrorCode.BAD_USER_INPUT
     return ErrorCode.GRAPHQL_VALIDATION_FAILED
 
 

@@ -1,14 +1,16 @@
 """The compiled path and the general path answer every query with the same JSON.
 
 Two apps on one database: one with compiled queries, one without (every request through
-Strawberry's executor). Each query goes to both, as each viewer, and the parsed responses
-must be equal: data and errors. The compiled app must also have answered the plain-data ones
-itself, in one statement, or the comparison would prove nothing.
+Strawberry's executor). Each query goes to both, as each viewer (anonymous, signed in by
+bearer token or by the session cookie), and the parsed responses must be equal: data and
+errors. The compiled app must also have answered the plain-data ones itself, in one statement,
+or the comparison would prove nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -37,8 +39,12 @@ class Pair:
     compiled: httpx.AsyncClient
     general: httpx.AsyncClient
     compiled_services: Services
-    tokens: dict[str, str]  # viewer name -> bearer token
+    viewers: dict[str, dict[str, str]]  # viewer name -> the headers that sign them in
     cached: bool
+
+    def _repr_pretty_(self, printer: Any, _cycle: bool) -> None:
+        """Hypothesis's report of a failing example: the query, not the clients and tokens."""
+        printer.text(f"Pair(cached={self.cached})")
 
 
 async def _seed(services: Services) -> None:
@@ -98,26 +104,29 @@ async def pair(database_url: str, request: pytest.FixtureRequest) -> AsyncIterat
     ):
         services: Services = compiled_app.state.services
         await _seed(services)
-        tokens = {}
+        await compiled.post(
+            "/auth/register",
+            json={"email": "me@example.com", "password": "trade-secret-1", "name": "Me"},
+        )
+        viewers: dict[str, dict[str, str]] = {"anonymous": {}}
         for viewer, email, password in (
             ("admin", ADMIN_EMAIL, ADMIN_PASSWORD),
-            ("trader", "trader1@example.com", None),
+            ("trader", "me@example.com", "trade-secret-1"),
         ):
-            if password is None:
-                await compiled.post(
-                    "/auth/register",
-                    json={"email": "me@example.com", "password": "trade-secret-1", "name": "Me"},
-                )
-                email, password = "me@example.com", "trade-secret-1"
             response = await compiled.post(
                 "/auth/token", data={"username": email, "password": password}
             )
-            tokens[viewer] = response.json()["access_token"]
-        yield Pair(compiled, general, services, tokens, cached=request.param == "cache on")
+            viewers[viewer] = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        # A browser's session: its own sign-in, the cookie sent by hand (the jar is shared).
+        login = await compiled.post(
+            "/auth/login", data={"username": "me@example.com", "password": "trade-secret-1"}
+        )
+        compiled.cookies.clear()
+        viewers["trader by cookie"] = {"Cookie": f"access_token={login.cookies['access_token']}"}
+        yield Pair(compiled, general, services, viewers, cached=request.param == "cache on")
 
 
-async def _post(client: httpx.AsyncClient, body: dict[str, Any], token: str | None) -> Any:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+async def _post(client: httpx.AsyncClient, body: dict[str, Any], headers: dict[str, str]) -> Any:
     response = await client.post("/graphql", json=body, headers=headers)
     return response.status_code, response.json()
 
@@ -126,15 +135,19 @@ async def compare(
     pair: Pair, query: str, variables: dict[str, Any] | None = None, *, compiled: bool | None
 ) -> None:
     """Same status and JSON from both apps for every viewer; `compiled`: whether the compiled
-    app must have answered it in one statement of its own (None: when it has no errors)."""
+    app must have answered a signed-in viewer in one statement of its own (None: when it has no
+    errors). Anonymous requests are always the general path's."""
     body: dict[str, Any] = {"query": query}
     if variables is not None:
         body["variables"] = variables
-    for viewer, token in pair.tokens.items():
+    for viewer, headers in pair.viewers.items():
         with recorded_statements(pair.compiled_services.reader) as statements:
-            fast = await _post(pair.compiled, body, token)
-        slow = await _post(pair.general, body, token)
+            fast = await _post(pair.compiled, body, headers)
+        slow = await _post(pair.general, body, headers)
         assert fast == slow, f"{viewer}: {query} {variables}"
+        if not headers:
+            assert not statements, (viewer, query, statements)
+            continue
         if compiled is None:
             compiled = "errors" not in slow[1]
         # Cached: the session check, then the statement when it is not cached yet.
@@ -199,10 +212,10 @@ async def test_contract_queries_answer_the_same(pair: Pair) -> None:
     operations = CONTRACT_QUERIES[-1]
     for name in ("Q", "R"):
         body = {"query": operations, "operationName": name}
-        for token in pair.tokens.values():
-            fast = await _post(pair.compiled, body, token)
-            assert fast == await _post(pair.general, body, token)
-            assert "errors" not in fast[1]
+        for headers in pair.viewers.values():
+            fast = await _post(pair.compiled, body, headers)
+            assert fast == await _post(pair.general, body, headers)
+            assert "errors" not in fast[1] or not headers  # anonymous: UNAUTHENTICATED
 
 
 async def test_errors_and_refusals_answer_the_same(pair: Pair) -> None:
@@ -210,8 +223,9 @@ async def test_errors_and_refusals_answer_the_same(pair: Pair) -> None:
         await compare(pair, query, variables, compiled=False)
     # No token, a forged one: the general path says UNAUTHENTICATED, the same way.
     body = {"query": "{ users { id } }"}
-    for token in (None, "not-a-token", pair.tokens["admin"][:-2] + "xx"):
-        assert await _post(pair.compiled, body, token) == await _post(pair.general, body, token)
+    admin = pair.viewers["admin"]["Authorization"]
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": admin[:-2]}):
+        assert await _post(pair.compiled, body, headers) == await _post(pair.general, body, headers)
 
 
 async def test_refused_tokens_answer_the_same(pair: Pair) -> None:
@@ -243,85 +257,201 @@ async def test_refused_tokens_answer_the_same(pair: Pair) -> None:
                 assert len(statements) <= 1
 
 
-# Generated selections: any fields, aliases, nesting and arguments of the compiled types.
+# Generated operations: any fields, aliases, nesting and arguments of the compiled types, beside
+# `__typename`, `__schema` and `__type`; every argument spelled as a literal or as a variable.
 
 TRADE_SCALARS = ["id", "userId", "currency", "side", "price", "amount", "createdAt", "__typename"]
 USER_SCALARS = ["id", "name", "role", "registeredAt", "email", "__typename"]
 DEGREE_SCALARS = ["id", "name", "createdAt", "__typename"]
-pages = st.fixed_dictionaries(
-    {}, optional={"limit": st.integers(0, 12), "offset": st.integers(0, 9)}
-).map(lambda args: ", ".join(f"{k}: {v}" for k, v in args.items()))
-
-
-def _arguments(arguments: str) -> str:
-    return f"({arguments})" if arguments else ""
-
-
-def selection(
-    scalars: list[str], nested: st.SearchStrategy[str] | None = None
-) -> st.SearchStrategy[str]:
-    field = (
-        st.sampled_from(scalars) if nested is None else st.one_of(st.sampled_from(scalars), nested)
-    )
-    aliased = st.tuples(st.sampled_from(["", "x: ", "y: "]), field).map("".join)
-    return st.lists(aliased, min_size=1, max_size=5).map(lambda f: "{ " + " ".join(f) + " }")
-
-
-def degree_selection() -> st.SearchStrategy[str]:
-    return selection(DEGREE_SCALARS)
-
-
-def user_selection(depth: int) -> st.SearchStrategy[str]:
-    nested: list[st.SearchStrategy[str]] = [degree_selection().map(lambda s: f"degrees {s}")]
-    if depth > 0:
-        nested.append(
-            st.tuples(pages, trade_selection(depth - 1)).map(
-                lambda p: f"trades{_arguments(p[0])} {p[1]}"
-            )
-        )
-    return selection(USER_SCALARS, st.one_of(nested))
-
-
-def trade_selection(depth: int) -> st.SearchStrategy[str]:
-    if depth == 0:
-        return selection(TRADE_SCALARS)
-    return selection(TRADE_SCALARS, user_selection(depth - 1).map(lambda s: f"user {s}"))
-
-
-trade_filters = st.fixed_dictionaries(
-    {},
-    optional={
-        "currency": st.sampled_from(['"BTC"', '"eth"', '" sol "', "null"]),
-        "side": st.sampled_from(["BUY", "SELL", "null"]),
-        "userId": st.integers(0, 12),
-    },
-).map(lambda args: ", ".join(f"{k}: {v}" for k, v in args.items()))
-root_fields = st.one_of(
-    st.tuples(st.integers(0, 12), user_selection(2)).map(lambda a: f"user(id: {a[0]}) {a[1]}"),
-    st.tuples(pages, user_selection(2)).map(lambda a: f"users{_arguments(a[0])} {a[1]}"),
-    st.tuples(st.integers(0, 80), trade_selection(2)).map(lambda a: f"trade(id: {a[0]}) {a[1]}"),
-    st.tuples(
-        st.tuples(pages, trade_filters).map(lambda p: ", ".join(filter(None, p))),
-        trade_selection(2),
-    ).map(lambda a: f"trades{_arguments(a[0])} {a[1]}"),
-    user_selection(1).map(lambda s: f"me {s}"),
+LIMITS = st.integers(0, 12)
+OFFSETS = st.integers(0, 9)
+IDS = st.integers(0, 12)
+TRADE_IDS = st.integers(0, 80)
+CURRENCIES = st.sampled_from(["BTC", "eth", " sol "])
+SIDES = st.sampled_from(["BUY", "SELL"])
+CONDITIONS = st.booleans()
+TYPE_NAMES = st.sampled_from(["Trade", "User", "Degree", "Query", "Nope"])
+ROOT_FIELDS = ["user", "users", "trade", "trades", "me"] * 2 + ["__typename", "__schema", "__type"]
+SCHEMA_SELECTIONS = st.sampled_from(
+    [
+        "{ queryType { name } }",
+        "{ __typename mutationType { name fields { name } } }",
+        "{ types { name kind } }",
+    ]
 )
-queries = st.lists(
-    st.tuples(st.sampled_from(["", "r1: ", "r2: "]), root_fields).map("".join),
-    min_size=1,
-    max_size=3,
-).map(lambda fields: "{ " + " ".join(fields) + " }")
 
 
-@settings(
-    max_examples=40,
+@dataclass(frozen=True)
+class Spelling:
+    """How an argument gets its value: a literal (the value or null), or a variable of a
+    nullable or non-null type, with a default or not, that the request sends, sends as null
+    or leaves out (GraphQL's CoerceVariableValues and CoerceArgumentValues, which the two
+    paths must apply alike)."""
+
+    sent: str  # "value", "null" or "left out"
+    variable: bool = True
+    non_null: bool = False
+    default: bool = False
+
+
+SPELLINGS = st.sampled_from(
+    [Spelling("value", variable=False)] * 8
+    + [Spelling("null", variable=False)]
+    + [
+        Spelling(sent, non_null=non_null, default=default)
+        for non_null in (False, True)
+        for default in (False, True)
+        for sent in ("value", "null", "left out")
+    ]
+)
+
+
+def _literal(type_name: str, value: Any) -> str:
+    if value is None:
+        return "null"
+    if type_name == "Side":
+        return str(value)
+    return json.dumps(value)  # Int, String, Boolean
+
+
+class Operation:
+    """One generated operation: its fields, the variables it declares and those it sends;
+    `depth` levels of lists and objects below each root field's own."""
+
+    def __init__(self, draw: st.DrawFn, depth: int) -> None:
+        self.draw = draw
+        self.depth = depth
+        self.definitions: list[str] = []
+        self.variables: dict[str, Any] = {}
+
+    def document(self, fields: list[str]) -> str:
+        signature = f"query({', '.join(self.definitions)}) " if self.definitions else ""
+        return signature + "{ " + " ".join(fields) + " }"
+
+    def value(self, type_name: str, values: st.SearchStrategy[Any]) -> str:
+        spelling = self.draw(SPELLINGS)
+        value = self.draw(values) if spelling.sent == "value" else None
+        if not spelling.variable:
+            return _literal(type_name, value)
+        name = f"v{len(self.definitions)}"
+        definition = f"${name}: {type_name}{'!' if spelling.non_null else ''}"
+        if spelling.default:
+            definition += f" = {_literal(type_name, self.draw(values))}"
+        self.definitions.append(definition)
+        if spelling.sent != "left out":
+            self.variables[name] = value
+        return f"${name}"
+
+    def arguments(self, optional: dict[str, tuple[str, st.SearchStrategy[Any]]]) -> str:
+        given = [name for name in optional if self.draw(st.booleans())]
+        spelled = [f"{name}: {self.value(*optional[name])}" for name in given]
+        return f"({', '.join(spelled)})" if spelled else ""
+
+    def selection(
+        self, scalars: list[str], nested: dict[str, Callable[[], tuple[str, str]]]
+    ) -> str:
+        """Fields of an object: scalars, and nested fields as (name and arguments, selection)."""
+        names = [*scalars, *nested]
+        fields = []
+        for _ in range(self.draw(st.integers(1, 5))):
+            name = self.draw(st.sampled_from(names))
+            alias = self.draw(st.sampled_from(["", "", "x: ", "y: "]))
+            head, selection = nested[name]() if name in nested else (name, "")
+            directive = ""
+            if self.draw(st.integers(0, 5)) == 0:
+                skip_or_include = self.draw(st.sampled_from(["skip", "include"]))
+                directive = f" @{skip_or_include}(if: {self.value('Boolean', CONDITIONS)})"
+            fields.append(f"{alias}{head}{directive} {selection}".rstrip())
+        return "{ " + " ".join(fields) + " }"
+
+    def page(self) -> dict[str, tuple[str, st.SearchStrategy[Any]]]:
+        return {"limit": ("Int", LIMITS), "offset": ("Int", OFFSETS)}
+
+    def degrees(self) -> tuple[str, str]:
+        return "degrees", self.selection(DEGREE_SCALARS, {})
+
+    def user(self, depth: int) -> str:
+        nested = {"degrees": self.degrees}
+        if depth > 0:
+            nested["trades"] = lambda: (
+                f"trades{self.arguments(self.page())}",
+                self.trade(depth - 1),
+            )
+        return self.selection(USER_SCALARS, nested)
+
+    def trade(self, depth: int) -> str:
+        if depth == 0:
+            return self.selection(TRADE_SCALARS, {})
+        return self.selection(TRADE_SCALARS, {"user": lambda: ("user", self.user(depth - 1))})
+
+    def root_field(self) -> str:
+        name = self.draw(st.sampled_from(ROOT_FIELDS))
+        filters = {"currency": ("String", CURRENCIES), "side": ("Side", SIDES)}
+        depth = self.depth
+        match name:
+            case "user":
+                return f"user(id: {self.value('Int', IDS)}) {self.user(depth)}"
+            case "users":
+                return f"users{self.arguments(self.page())} {self.user(depth)}"
+            case "trade":
+                return f"trade(id: {self.value('Int', TRADE_IDS)}) {self.trade(depth)}"
+            case "trades":
+                arguments = {**self.page(), **filters, "userId": ("Int", IDS)}
+                return f"trades{self.arguments(arguments)} {self.trade(depth)}"
+            case "me":
+                return f"me {self.user(max(depth - 1, 1))}"
+            case "__schema":
+                return f"__schema {self.draw(SCHEMA_SELECTIONS)}"
+            case "__type":
+                name = self.value("String", TYPE_NAMES)
+                return f"__type(name: {name}) {{ __typename name kind fields {{ name }} }}"
+        return name
+
+
+def operations(depth: int, root_fields: int) -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
+    """Queries and the variables their requests send."""
+
+    @st.composite
+    def operation(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+        built = Operation(draw, depth)
+        fields = [
+            draw(st.sampled_from(["", "r1: ", "r2: "])) + built.root_field()
+            for _ in range(draw(st.integers(1, root_fields)))
+        ]
+        return built.document(fields), built.variables
+
+    return operation()
+
+
+async def compare_generated(pair: Pair, operation: tuple[str, dict[str, Any]]) -> None:
+    query, variables = operation
+    # Introspection is always Strawberry's to answer.
+    introspects = "__schema" in query or "__type(" in query
+    await compare(pair, query, variables, compiled=False if introspects else None)
+
+
+GENERATED = settings(
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(query=queries)
-async def test_generated_queries_answer_the_same(pair: Pair, query: str) -> None:
-    await compare(pair, query, compiled=None)
+
+
+@settings(GENERATED, max_examples=60)
+@given(operation=operations(depth=2, root_fields=3))
+async def test_generated_queries_answer_the_same(
+    pair: Pair, operation: tuple[str, dict[str, Any]]
+) -> None:
+    await compare_generated(pair, operation)
+
+
+@settings(GENERATED, max_examples=40)
+@given(operation=operations(depth=0, root_fields=2))
+async def test_generated_arguments_answer_the_same(
+    pair: Pair, operation: tuple[str, dict[str, Any]]
+) -> None:
+    """Small selections, so that most examples are about how arguments get their values."""
+    await compare_generated(pair, operation)
 
 
 async def test_headers_answer_the_same(pair: Pair) -> None:
@@ -329,7 +459,7 @@ async def test_headers_answer_the_same(pair: Pair) -> None:
     body = {"query": "{ me { id } }"}
     for accept in ("application/graphql-response+json", "application/json", "*/*"):
         headers = {
-            "Authorization": f"Bearer {pair.tokens['trader']}",
+            **pair.viewers["trader"],
             "Accept": accept,
             "Origin": "http://app.example",
         }

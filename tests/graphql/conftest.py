@@ -9,6 +9,13 @@ import pytest
 from tests.conftest import ADMIN_EMAIL, Api
 
 
+@pytest.fixture(params=["compiled", "general"])
+def path(request: pytest.FixtureRequest) -> str:
+    """Which path answers signed-in queries: the compiled one (fastpath/) or Strawberry's."""
+    name: str = request.param
+    return name
+
+
 @dataclass(frozen=True)
 class Account:
     id: int

@@ -29,12 +29,6 @@ query($limit: Int!) {
 MAX_STATEMENTS = {"compiled": 1, "general": 4}
 
 
-@pytest.fixture(params=["compiled", "general"])
-def path(request: pytest.FixtureRequest) -> str:
-    name: str = request.param
-    return name
-
-
 @pytest.fixture
 def settings(database_url: str, path: str) -> Settings:
     """The result cache off: these tests count what is sent to the database."""
