@@ -12,6 +12,7 @@ from typing import Any, cast
 # The exception type Strawberry raises for HTTP-level refusals (from its cross-web helper).
 from cross_web import HTTPException as StrawberryHTTPException
 from fastapi import Depends, HTTPException, Request, Response, status
+from fastapi.responses import HTMLResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
@@ -43,6 +44,7 @@ from resolvers.context import Context, get_context
 from services import Services
 from settings import Settings
 from web.csrf import require_preflight
+from web.graphiql_page import graphiql_page
 from web.json_input import NESTED_TOO_DEEPLY, NestedTooDeeply, decode_json
 from web.media_types import GraphQLResponse, graphql_response
 from web.rate_limit import RateLimitExceeded, Rule
@@ -182,6 +184,11 @@ class GraphQLView(GraphQLRouter[Context, None]):
             max_subscriptions_per_connection=settings.ws_max_subscriptions,
             dependencies=[Depends(require_preflight)],
         )
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        """Our GraphiQL page, whose libraries are served by the app: Strawberry's loads them from
+        a CDN and would not render without internet."""
+        return graphiql_page(request.headers.get("host", ""))
 
     def decode_json(self, data: str | bytes) -> object:
         """Every JSON a client sends, bodies, query parameters and WebSocket messages alike:
