@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.databases import ROOT
@@ -41,6 +42,13 @@ def driver() -> Path:
 def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with sqlite_server(sqlite_template, tmp_path_factory.mktemp("browser")) as server:
         yield server
+
+
+def bearer_token(http: httpx.Client, email: str, password: str) -> str:
+    response = http.post("/auth/token", data={"username": email, "password": password})
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
 
 
 def run_driver(script: Path, config: dict[str, Any], server: Server) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 // Drives GraphiQL (/graphql), Swagger UI (/docs) and ReDoc (/redoc) in headless Chromium with
 // every request to another host aborted: signs in on GraphiQL's bar, waits for the schema, types
-// a query into the editor and runs it with the run button. Prints what it saw as JSON;
-// tests/browser/test_playground.py makes the assertions.
+// a query into the editor and runs it with the run button, then a subscription that receives a
+// trade added meanwhile. Prints what it saw as JSON; tests/browser/test_playground.py makes the
+// assertions.
 //
 // usage: node playground.mjs '<json config>'  (see test_playground.py for the fields)
 import { launch, onlyOrigin, watchProblems } from "./browser.mjs";
@@ -43,6 +44,42 @@ async function graphqlStatus(marker, action) {
   return response.status();
 }
 
+/** Replace the query editor's text by typing `text`, as a person would. */
+async function typeQuery(text) {
+  await page.click(".graphiql-query-editor .CodeMirror");
+  await page.keyboard.press("Control+A");
+  await page.keyboard.press("Delete");
+  await page.keyboard.type(text);
+  // GraphiQL parses the document 100 ms after the last keystroke, and picks HTTP or the socket
+  // by that parse: a person does not press run sooner.
+  await page.waitForTimeout(400);
+  // CodeMirror closes brackets as they are typed: what it holds is what runs.
+  return page
+    .locator(".graphiql-query-editor .CodeMirror")
+    .evaluate((element) => element.CodeMirror.getValue());
+}
+
+/** A GraphQL operation from Node (not the page) with a bearer token. */
+async function graphql(token, query, variables) {
+  const response = await fetch(`${origin}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return response.json();
+}
+
+/** Wait until the server holds a tradeAdded subscription (liveStats, as an admin). */
+async function subscribed() {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    const body = await graphql(config.adminToken, "{ liveStats { subscriptions } }");
+    if (body.data?.liveStats?.subscriptions >= 1) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error("the subscription never reached the server");
+}
+
 const result = {};
 try {
   // --- GraphiQL, signed out, then signed in through its bar -----------------------------------
@@ -69,20 +106,30 @@ try {
   result.docExplorer = await docs.innerText();
   step("doc explorer");
 
-  // Type the query as a person would: CodeMirror closes brackets, so compare what it holds.
-  await page.click(".graphiql-query-editor .CodeMirror");
-  await page.keyboard.press("Control+A");
-  await page.keyboard.press("Delete");
-  await page.keyboard.type(config.query);
-  result.editor = await page
-    .locator(".graphiql-query-editor .CodeMirror")
-    .evaluate((element) => element.CodeMirror.getValue());
+  result.editor = await typeQuery(config.query);
   result.run = await graphqlStatus("name email", () => page.click(".graphiql-execute-button"));
   const pane = page.locator(".graphiql-response .CodeMirror");
   await pane.getByText(config.user.name).waitFor();
   result.response = JSON.parse(await pane.evaluate((element) => element.CodeMirror.getValue()));
   await shot(page, "graphiql");
   step("query run from the editor");
+
+  // A subscription goes over graphql-transport-ws to this origin, signed in by the cookie.
+  const sockets = [];
+  page.on("websocket", (socket) => sockets.push(socket.url()));
+  result.subscriptionEditor = await typeQuery(config.subscription);
+  await page.click(".graphiql-execute-button");
+  await subscribed();
+  const added = await graphql(
+    config.userToken,
+    "mutation($t: [TradeInput!]!) { addTrades(trades: $t) { id } }",
+    { t: [config.trade] },
+  );
+  result.addedTradeId = added.data.addTrades[0].id;
+  await pane.getByText(`"id": ${result.addedTradeId}`).waitFor();
+  result.pushed = JSON.parse(await pane.evaluate((element) => element.CodeMirror.getValue()));
+  result.sockets = sockets;
+  step("subscription run from the editor");
 
   // --- Swagger UI and ReDoc ---------------------------------------------------------------------
   const swagger = await page.goto(`${origin}/docs`);

@@ -16,7 +16,7 @@ import pytest
 
 from main import create_app
 from settings import Settings
-from tests.browser.conftest import ARTIFACTS, run_driver
+from tests.browser.conftest import ARTIFACTS, bearer_token, run_driver
 from tests.browser.pages import assets_served
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings
 from tests.databases import ROOT, copy_sqlite, sqlite_url
@@ -42,20 +42,13 @@ TRADE = {"currency": "BTC", "side": "SELL", "price": "64250.75", "amount": "0.4"
 SELL_RED = "rgb(255, 92, 92)"  # --sell in web/live/style.css
 
 
-def _token(http: httpx.Client, email: str, password: str) -> str:
-    response = http.post("/auth/token", data={"username": email, "password": password})
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
-
-
 def _prepare(server: Server) -> str:
     """Register the two traders, give the charts some history; the admin's token."""
     with httpx.Client(base_url=server.base_url, timeout=10.0) as http:
         for account in (TRADER, WATCHER):
             registered = http.post("/auth/register", json=account)
             assert registered.status_code == 201, registered.text
-        tokens = [_token(http, account["email"], PASSWORD) for account in (TRADER, WATCHER)]
+        tokens = [bearer_token(http, account["email"], PASSWORD) for account in (TRADER, WATCHER)]
         for n, (currency, price) in enumerate(
             (currency, price) for currency, prices in HISTORY.items() for price in prices
         ):
@@ -69,7 +62,7 @@ def _prepare(server: Server) -> str:
                 headers={"Authorization": f"Bearer {tokens[n % 2]}"},
             )
             assert "errors" not in added.json(), added.text
-        return _token(http, ADMIN_EMAIL, ADMIN_PASSWORD)
+        return bearer_token(http, ADMIN_EMAIL, ADMIN_PASSWORD)
 
 
 def test_a_trade_added_in_one_browser_reaches_the_tape_of_another(

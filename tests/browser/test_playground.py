@@ -8,15 +8,16 @@ import hashlib
 import re
 import secrets
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
 
 from main import create_app
-from tests.browser.conftest import ARTIFACTS, run_driver
+from tests.browser.conftest import ARTIFACTS, bearer_token, run_driver
 from tests.browser.pages import assets_served
-from tests.conftest import make_settings, serve
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings, serve
 from tests.databases import copy_sqlite, sqlite_url
 from tests.servers import Server
 from web.vendored import ASSETS_DIRECTORY, VENDOR_DIRECTORY, folder_name, pinned_versions
@@ -42,13 +43,20 @@ def _unexpected(problems: list[str]) -> list[str]:
 def test_graphiql_signs_in_loads_the_schema_and_runs_a_query_and_the_docs_render_offline(
     chromium: str, driver: Path, server: Server
 ) -> None:
-    registered = httpx.post(f"{server.base_url}/auth/register", json=USER, timeout=10.0)
-    assert registered.status_code == 201, registered.text
+    with httpx.Client(base_url=server.base_url, timeout=10.0) as http:
+        registered = http.post("/auth/register", json=USER)
+        assert registered.status_code == 201, registered.text
+        user_token = bearer_token(http, USER["email"], USER["password"])
+        admin_token = bearer_token(http, ADMIN_EMAIL, ADMIN_PASSWORD)
     config = {
         "baseUrl": server.base_url,
         "chromium": chromium,
         "user": USER,
+        "userToken": user_token,  # adds the trade the subscription receives
+        "adminToken": admin_token,  # reads liveStats
         "query": "{ me { name email } }",
+        "subscription": "subscription { tradeAdded { id price user { name } } }",
+        "trade": {"currency": "ETH", "side": "BUY", "price": "3141.5", "amount": "2"},
         "artifacts": str(ARTIFACTS),
     }
     seen = run_driver(driver / "playground.mjs", config, server)
@@ -62,6 +70,13 @@ def test_graphiql_signs_in_loads_the_schema_and_runs_a_query_and_the_docs_render
     assert seen["editor"] == config["query"]
     assert seen["run"] == 200
     assert seen["response"] == {"data": {"me": {"name": USER["name"], "email": USER["email"]}}}
+    assert seen["subscriptionEditor"] == config["subscription"]
+    pushed = seen["pushed"]["data"]["tradeAdded"]
+    assert pushed["id"] == seen["addedTradeId"]
+    assert Decimal(pushed["price"]) == Decimal("3141.5")
+    assert pushed["user"] == {"name": USER["name"]}
+    host = server.base_url.removeprefix("http://")
+    assert seen["sockets"] == [f"ws://{host}/graphql"]  # this origin's socket, one
     assert "/auth/login" in seen["swaggerPaths"]
     assert seen["redocTitle"].startswith("Trading API")
     # GraphiQL and Swagger UI need no inline style (ReDoc does), nor any inline script but
