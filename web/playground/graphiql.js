@@ -5,8 +5,9 @@
 "use strict";
 
 (() => {
-  const DEFAULT_QUERY = `# Sign in above (or put a bearer token in the Headers tab below), then run this
-# with the ▶ button or Ctrl-Enter. The Docs button on the left shows the schema.
+  const DEFAULT_QUERY = `# Sign in above, or put a bearer token in the
+# Headers tab below. Run with ▶ or Ctrl-Enter;
+# the book icon on the left shows the schema.
 {
   me {
     name
