@@ -11,7 +11,7 @@ URL_HOST := $(if $(filter 127.0.0.1 0.0.0.0 ::,$(HOST)),localhost,$(if $(findstr
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
 
-.PHONY: run migrate worker test lint format schema install bench-live
+.PHONY: run migrate worker test lint format schema install bench-live vendor
 
 $(UV):
 	python3 -m venv .tools
@@ -27,7 +27,7 @@ run: install
 	@$(RUN) python manage.py prepare
 	@echo "- serving on http://$(URL_HOST):$(PORT)$(if $(filter 0.0.0.0 ::,$(HOST)), (listening on every interface))"
 	@echo "  live page: http://$(URL_HOST):$(PORT)/"
-	@echo "  GraphiQL:  http://$(URL_HOST):$(PORT)/graphql   (log in first: POST /auth/login, or in /docs)"
+	@echo "  GraphiQL:  http://$(URL_HOST):$(PORT)/graphql   (sign in on the page's top bar)"
 	@echo "  REST docs: http://$(URL_HOST):$(PORT)/docs and http://$(URL_HOST):$(PORT)/redoc"
 	@echo "  your own pages: serve them on $(URL_HOST) too (http://$(URL_HOST):5173): the sign-in cookie is per host"
 	@echo "- starting uvicorn: python -m web.server (Ctrl-C stops it)"
@@ -52,6 +52,12 @@ lint: install
 format: install
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
+
+# The browser libraries GraphiQL, /docs, /redoc and the live page load, at the versions
+# web/vendor/package-lock.json pins (needs npm and the registry): copied into web/vendor/assets/,
+# which is committed, so `make run` needs neither. web/vendor/README.md says how to upgrade.
+vendor:
+	cd web/vendor && npm ci --ignore-scripts --no-audit --no-fund && node copy.mjs
 
 # The served schema, exported for review; tests fail when it drifts from this file.
 schema: install

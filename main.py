@@ -24,13 +24,17 @@ from settings import FIRST_ADMIN_NAME, Settings, get_settings
 from startup import check_database, database_problems, exit_on_problem
 from web.body_limit import BodyLimit
 from web.errors import add_database_error_handlers
+from web.graphiql_page import add_graphiql_assets
 from web.health import router as health_router
 from web.lifespan_report import LifespanReport
 from web.live_page import add_live_page
 from web.load_shedding import ConcurrencyLimit
+from web.rest_docs import add_rest_docs
 from web.rest_errors import ERROR_RESPONSES, add_error_handlers
+from web.vendored import add_vendored_assets
 
 logger = logging.getLogger("trading_api")
+OPENAPI_PATH = "/openapi.json"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -61,9 +65,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # A 4xx or 5xx of any route has the one error body (web/rest_errors.py).
         responses=ERROR_RESPONSES,
         # The REST docs map the API for anyone: off in production unless REST_DOCS says so.
-        docs_url="/docs" if settings.rest_docs_enabled else None,
-        redoc_url="/redoc" if settings.rest_docs_enabled else None,
-        openapi_url="/openapi.json" if settings.rest_docs_enabled else None,
+        # FastAPI's own /docs and /redoc would load their libraries from a CDN: see add_rest_docs.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=OPENAPI_PATH if settings.rest_docs_enabled else None,
     )
     app.include_router(auth_router)
     app.include_router(health_router)
@@ -74,6 +79,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(GraphQLView(schema, settings), prefix="/graphql")
     if settings.live_page_enabled:
         add_live_page(app)
+    if settings.graphql_ide_enabled:
+        add_graphiql_assets(app)
+    if settings.rest_docs_enabled:
+        add_rest_docs(app, OPENAPI_PATH)
+    if settings.live_page_enabled or settings.graphql_ide_enabled or settings.rest_docs_enabled:
+        add_vendored_assets(app)  # the libraries those pages load
     if settings.graphql_compiled_queries:
         # Added first, so it runs innermost: after CORS and the request id.
         app.add_middleware(CompiledQueries, schema=schema, settings=settings)

@@ -13,6 +13,7 @@ from typing import Any, cast
 from cross_web import AsyncHTTPRequestAdapter
 from cross_web import HTTPException as StrawberryHTTPException
 from fastapi import Depends, HTTPException, Request, Response, status
+from fastapi.responses import HTMLResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
@@ -45,6 +46,7 @@ from schema.errors import Unauthenticated
 from services import Services
 from settings import Settings
 from web.csrf import require_preflight
+from web.graphiql_page import graphiql_page
 from web.json_input import NESTED_TOO_DEEPLY, NestedTooDeeply, decode_json
 from web.media_types import GraphQLResponse, graphql_response
 from web.rate_limit import RateLimitExceeded, Rule
@@ -196,6 +198,11 @@ class GraphQLView(GraphQLRouter[Context, None]):
             if isinstance(request, WebSocket):
                 raise
             raise ApiError(error.status_code, error.reason) from None
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        """Our GraphiQL page, whose libraries are served by the app: Strawberry's loads them from
+        a CDN and would not render without internet."""
+        return graphiql_page(request.headers.get("host", ""))
 
     def decode_json(self, data: str | bytes) -> object:
         """Every JSON a client sends, bodies, query parameters and WebSocket messages alike:

@@ -4,18 +4,13 @@
 // Prints what it saw as JSON; tests/examples/test_apollo.py makes the assertions.
 //
 // usage: node apollo_page.mjs '{"pageUrl": ..., "chromium": ...}'
-import { chromium } from "playwright-core";
+import { launch } from "./browser.mjs";
 
 const config = JSON.parse(process.argv[2]);
 const timeout = config.timeoutMs ?? 20000;
 const problems = [];
 
-const browser = await chromium.launch({
-  executablePath: config.chromium,
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-  timeout,
-});
+const browser = await launch(config, timeout);
 try {
   const context = await browser.newContext();
   context.setDefaultTimeout(timeout);

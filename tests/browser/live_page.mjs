@@ -4,7 +4,7 @@
 // tests/browser/test_live_page.py makes the assertions.
 //
 // usage: node live_page.mjs '<json config>'  (see test_live_page.py for the fields)
-import { chromium } from "playwright-core";
+import { launch, onlyOrigin, watchProblems } from "./browser.mjs";
 
 const config = JSON.parse(process.argv[2]);
 const timeout = config.timeoutMs ?? 15000;
@@ -15,22 +15,10 @@ const step = (name) => steps.push({ name, ms: elapsed() });
 // Anything the page logs as an error (a CSP violation, an exception, a failed request) is a
 // failure of the page, reported to the test.
 const problems = [];
+// Requests to any other host or port, aborted: the page must need none.
+const blocked = [];
 
-const browser = await chromium.launch({
-  executablePath: config.chromium,
-  headless: true,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-  timeout,
-});
+const browser = await launch(config, timeout);
 
 async function signedIn(name, account) {
   const context = await browser.newContext({
@@ -40,16 +28,9 @@ async function signedIn(name, account) {
     timezoneId: "UTC",
   });
   context.setDefaultTimeout(timeout);
+  await onlyOrigin(context, new URL(config.baseUrl).origin, blocked);
   const page = await context.newPage();
-  page.on("console", (message) => {
-    if (message.type() === "error" || message.type() === "warning") {
-      problems.push(`${name} console ${message.type()}: ${message.text()}`);
-    }
-  });
-  page.on("pageerror", (error) => problems.push(`${name} page error: ${error.message}`));
-  page.on("requestfailed", (request) =>
-    problems.push(`${name} request failed: ${request.url()} ${request.failure()?.errorText}`),
-  );
+  watchProblems(page, name, problems);
   const response = await page.goto(config.baseUrl + "/");
   const csp = response.headers()["content-security-policy"] ?? null;
   await page.locator("#sign-in").waitFor({ state: "visible" });
@@ -174,9 +155,9 @@ try {
   for (const [name, page] of Object.entries(pages)) {
     await page.screenshot({ path: config.screenshot.replace(/\.png$/, `-failed-${name}.png`) });
   }
-  console.error(JSON.stringify({ problems, steps }, null, 2));
+  console.error(JSON.stringify({ problems, blocked, steps }, null, 2));
   throw error;
 } finally {
   await browser.close();
 }
-console.log(JSON.stringify({ ...result, problems, steps, totalMs: elapsed() }));
+console.log(JSON.stringify({ ...result, problems, blocked, steps, totalMs: elapsed() }));

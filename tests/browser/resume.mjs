@@ -7,19 +7,14 @@
 //   it waits until those trades are on the tape and prints what it saw of them.
 // usage: node resume.mjs '<json config>'
 import { createInterface } from "node:readline";
-import { chromium } from "playwright-core";
+import { launch } from "./browser.mjs";
 
 const config = JSON.parse(process.argv[2]);
 const timeout = config.timeoutMs ?? 45000;
 const problems = [];
 const say = (value) => console.log(JSON.stringify(value));
 
-const browser = await chromium.launch({
-  executablePath: config.chromium,
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-  timeout,
-});
+const browser = await launch(config, timeout);
 try {
   const context = await browser.newContext({ locale: "en-GB", timezoneId: "UTC" });
   context.setDefaultTimeout(timeout);

@@ -3,13 +3,11 @@ driven in headless Chromium: a trade added in one browser context reaches anothe
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 import secrets
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +16,18 @@ import pytest
 
 from main import create_app
 from settings import Settings
+from tests.browser.conftest import ARTIFACTS, bearer_token, run_driver
+from tests.browser.pages import assets_served
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings
 from tests.databases import ROOT, copy_sqlite, sqlite_url
-from tests.node import install_node_tool, needed
 from tests.servers import (
     Server,
     graphql_data,
-    sqlite_server,
     start_uvicorn,
     stop,
     wait_until_serving,
 )
 
-DRIVER_DIRECTORY = ROOT / "tests" / "browser"
-ARTIFACTS = DRIVER_DIRECTORY / "artifacts"  # git-ignored; CI keeps it
 PAGE = ROOT / "web" / "live"
 PASSWORD = "trade-secret-1"
 TRADER = {"email": "alice@example.com", "password": PASSWORD, "name": "Alice Trader"}
@@ -46,43 +42,13 @@ TRADE = {"currency": "BTC", "side": "SELL", "price": "64250.75", "amount": "0.4"
 SELL_RED = "rgb(255, 92, 92)"  # --sell in web/live/style.css
 
 
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """Debian's `chromium` package (.ci/run installs it); playwright-core downloads nothing."""
-    path = shutil.which("chromium")
-    if path is None:
-        needed("Chromium is needed for the browser test: apt-get install chromium")
-    assert path is not None
-    return path
-
-
-@pytest.fixture(scope="session")
-def driver() -> Path:
-    """playwright-core from the npm registry, pinned by its lock file, installed on first use."""
-    install_node_tool(DRIVER_DIRECTORY, "playwright-core", "the browser test")
-    return DRIVER_DIRECTORY / "live_page.mjs"
-
-
-@pytest.fixture(scope="module")
-def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with sqlite_server(sqlite_template, tmp_path_factory.mktemp("browser")) as server:
-        yield server
-
-
-def _token(http: httpx.Client, email: str, password: str) -> str:
-    response = http.post("/auth/token", data={"username": email, "password": password})
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
-
-
 def _prepare(server: Server) -> str:
     """Register the two traders, give the charts some history; the admin's token."""
     with httpx.Client(base_url=server.base_url, timeout=10.0) as http:
         for account in (TRADER, WATCHER):
             registered = http.post("/auth/register", json=account)
             assert registered.status_code == 201, registered.text
-        tokens = [_token(http, account["email"], PASSWORD) for account in (TRADER, WATCHER)]
+        tokens = [bearer_token(http, account["email"], PASSWORD) for account in (TRADER, WATCHER)]
         for n, (currency, price) in enumerate(
             (currency, price) for currency, prices in HISTORY.items() for price in prices
         ):
@@ -96,15 +62,12 @@ def _prepare(server: Server) -> str:
                 headers={"Authorization": f"Bearer {tokens[n % 2]}"},
             )
             assert "errors" not in added.json(), added.text
-        return _token(http, ADMIN_EMAIL, ADMIN_PASSWORD)
+        return bearer_token(http, ADMIN_EMAIL, ADMIN_PASSWORD)
 
 
 def test_a_trade_added_in_one_browser_reaches_the_tape_of_another(
     chromium: str, driver: Path, server: Server
 ) -> None:
-    node = shutil.which("node")
-    assert node is not None
-    ARTIFACTS.mkdir(exist_ok=True)
     screenshot = ARTIFACTS / "live-page.png"
     config = {
         "baseUrl": server.base_url,
@@ -115,15 +78,7 @@ def test_a_trade_added_in_one_browser_reaches_the_tape_of_another(
         "trade": TRADE,
         "screenshot": str(screenshot),
     }
-    run = subprocess.run(  # noqa: S603 - a fixed command line
-        [node, str(driver), json.dumps(config)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert run.returncode == 0, f"{run.stderr}\n--- server log ---\n{server.output()}"
-    seen: dict[str, Any] = json.loads(run.stdout)
+    seen = run_driver(driver / "live_page.mjs", config, server)
 
     top = seen["top"]
     assert top["id"] == seen["tradeId"]
@@ -143,6 +98,7 @@ def test_a_trade_added_in_one_browser_reaches_the_tape_of_another(
     assert seen["chart"] == {"last": TRADE["price"], "points": len(HISTORY["BTC"]) + 1}
     # No CSP violation, script error or failed request on either page.
     assert seen["problems"] == []
+    assert seen["blocked"] == []  # the page asked no other host for anything
     assert seen["csp"].startswith("default-src 'none'")
     assert {"name": "access_token", "httpOnly": True, "sameSite": "Lax"} in seen["cookies"]
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -178,7 +134,7 @@ def test_the_tape_resumes_over_a_restart_without_missing_a_trade(
         "watcher": {"email": WATCHER["email"], "password": PASSWORD},
     }
     page = subprocess.Popen(  # noqa: S603 - a fixed command line
-        [node, str(driver.parent / "resume.mjs"), json.dumps(config)],
+        [node, str(driver / "resume.mjs"), json.dumps(config)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -250,12 +206,11 @@ async def test_the_page_and_its_files_are_served_under_a_strict_policy(
     assert "connect-src 'self' ws://testserver wss://testserver;" in policy
     assert "frame-ancestors 'none'" in policy
     assert page.headers["x-content-type-options"] == "nosniff"
-    # Every file the page loads is on this origin, and served.
-    for path in re.findall(r'(?:src|href)="(/[^"]*)"', page.text):
-        asset = await anonymous.get(path)
-        assert asset.status_code == 200, path
-        assert asset.headers["content-security-policy"] == policy
-    assert "http" not in "".join(re.findall(r'(?:src|href)="([^"]*)"', page.text))
+    # Every file the page loads is on this origin, and served; its own under the same policy.
+    for path in await assets_served(anonymous, page.text):
+        if path.startswith("/live/"):
+            asset = await anonymous.get(path)
+            assert asset.headers["content-security-policy"] == policy
     assert (await anonymous.get("/live/nope.js")).status_code == 404
 
 
@@ -273,10 +228,3 @@ async def test_the_page_is_off_in_production_unless_enabled(tmp_path: Path) -> N
         async with _client(make_settings(database, **production, **overrides)) as client:
             assert (await client.get("/")).status_code == status
             assert (await client.get("/live/app.js")).status_code == status
-
-
-def test_the_vendored_graphql_ws_is_the_one_its_note_names() -> None:
-    note = (PAGE / "vendor" / "README.md").read_text()
-    digest = hashlib.sha256((PAGE / "vendor" / "graphql-ws.min.js").read_bytes()).hexdigest()
-    assert f"sha256(graphql-ws.min.js) = {digest}" in note
-    assert (PAGE / "vendor" / "graphql-ws.LICENSE.md").read_text().startswith("MIT License")
