@@ -33,6 +33,22 @@ class Server:
         return self.log.read_text(errors="replace")
 
 
+# The settings a start-up test decides itself, and make's own variables: under `make test`,
+# MAKELEVEL would make a nested `make` speak as `make[1]:`, not as the user's `make:`.
+_DECIDED = ("DATABASE_URL", "REDIS_URL", "JWT_SECRET", "ENVIRONMENT", "LOG_LEVEL", "FIRST_ADMIN_")
+_MAKES_OWN = frozenset({"MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"})
+
+
+def user_environment() -> dict[str, str]:
+    """This process's environment as a user's shell would have it, without the settings the
+    test sets itself."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(_DECIDED) and name not in _MAKES_OWN
+    }
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

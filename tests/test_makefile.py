@@ -16,16 +16,15 @@ import pytest
 from db.revision import migration_head
 from tests.conftest import TEST_SECRET
 from tests.databases import ROOT, sqlite_url
-from tests.servers import free_port
+from tests.servers import free_port, user_environment
 
 RUN_TIMEOUT = 120.0
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
-OWN = ("DATABASE_URL", "REDIS_URL", "JWT_SECRET", "ENVIRONMENT", "LOG_LEVEL", "FIRST_ADMIN_")
 
 
 def environment(**settings: str) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith(OWN)}
+    env = user_environment()
     return {**env, "JWT_SECRET": TEST_SECRET, **settings}
 
 

@@ -8,7 +8,6 @@ take minutes."""
 
 from __future__ import annotations
 
-import os
 import secrets
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from alembic.script import ScriptDirectory
 from db.revision import migration_head
 from tests.conftest import TEST_REDIS_URL, TEST_SECRET
 from tests.databases import ROOT, alembic_config, migrate, require_postgres, sqlite_url
-from tests.servers import free_port
+from tests.servers import free_port, user_environment
 
 RUN_TIMEOUT = 120.0
 # Lines a start-up problem may take, besides those of what launched the process: uvicorn's INFO
@@ -32,8 +31,6 @@ RUN_TIMEOUT = 120.0
 MAX_LINES = 5
 LAUNCHERS = ("INFO:", "make: ", "- installing dependencies")
 PYTHON = sys.executable
-# The settings these runs decide; whatever the caller's environment says of them is left out.
-OWN = ("DATABASE_URL", "REDIS_URL", "JWT_SECRET", "ENVIRONMENT", "LOG_LEVEL", "FIRST_ADMIN_")
 DB_PASSWORD = f"pw-{secrets.token_hex(8)}"
 SHORT_SECRET = f"short-{secrets.token_hex(4)}"
 
@@ -164,7 +161,7 @@ def problems(tmp: Path) -> dict[str, Problem]:
 
 
 def run(case: Case, problem: Problem, tmp: Path) -> subprocess.CompletedProcess[str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith(OWN)}
+    env = user_environment()
     # An unmigrated SQLite file of its own, unless the problem names a database.
     env |= {"DATABASE_URL": sqlite_url(tmp / f"{uuid.uuid4().hex}.db"), "JWT_SECRET": TEST_SECRET}
     env |= {"LOG_FORMAT": "text", **case.extra_env, **problem.env}
