@@ -25,10 +25,11 @@ STOP_TIMEOUT = 10.0
 class RedisServer:
     """redis-server on 127.0.0.1:`port`, its files and its log (redis.log) in `directory`.
 
-    Not persistent (the default), it writes nothing to disk (`--save ''`, no append-only file):
-    a restart starts empty, as the design must tolerate, unless `stop(save=True)` wrote a
-    snapshot first. Persistent, every write is in its append-only file before it is answered, as
-    a production Redis would keep it, and a restart (even after `kill`) finds it all.
+    Not persistent (the default), it writes nothing to disk by itself (`--save ''`, no
+    append-only file): a restart starts empty, as the design must tolerate, unless a
+    `stop(save=True)` left a snapshot in `directory` (every later start loads that one again).
+    Persistent, every write is in its append-only file before it is answered, as a production
+    Redis would keep it, and a restart (even after `kill`) finds it all.
 
     As a context manager: started on entry, killed on exit if it still runs."""
 
