@@ -27,8 +27,9 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.attacks import ATTACKS, Attack, Outcome, Target
-from bench.servers import free_port, running
+from bench.servers import running
 from tests.databases import copy_sqlite, migrate, sqlite_url
+from tests.utils.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 # The last commit before issue 12's bounds.

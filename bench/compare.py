@@ -61,8 +61,9 @@ from bench.report import (
     throughput_tables,
     write_results,
 )
-from bench.servers import Server, free_port, running
+from bench.servers import Server, running
 from bench.statements import statements_per_request
+from tests.utils.ports import free_port
 
 
 def step(title: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -63,13 +62,6 @@ def _cpu_seconds(select: Callable[[str, list[str]], bool], children: bool = Fals
             if children:
                 ticks += int(values[13]) + int(values[14])
     return ticks / CLOCK_TICKS
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -1,4 +1,5 @@
-"""The tables. Names (`roles`, `users`, `trades`, `degrees`) are read by benchmarks and the peer."""
+"""The tables. Names (`roles`, `users`, `trades`, `degrees`) are read by the benchmarks and by
+PostGraphile (bench/compare.py)."""
 
 from __future__ import annotations
 

@@ -57,7 +57,3 @@ class JSONDialect:
 
 POSTGRESQL = JSONDialect("postgresql")
 SQLITE = JSONDialect("sqlite", max_object_depth=6)
-
-
-def dialect_named(name: str) -> JSONDialect | None:
-    return {"postgresql": POSTGRESQL, "sqlite": SQLITE}.get(name)

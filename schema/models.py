@@ -1,7 +1,7 @@
 """Pydantic models: the one source of validation for users, trades and degrees.
 
-The Strawberry inputs and types in this package mirror them; tests/schema/test_mirror.py proves
-the two agree field by field.
+The Strawberry `TradeInput` and `User` mirror `TradeCreate` and `UserRead`;
+tests/schema/test_mirror.py proves the two agree field by field.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ class TradeFilter(BaseModel):
 
 
 class TradeCreate(BaseModel):
-    """One trade of an `addTrades` batch (the course's Trade model)."""
+    """One trade of an `addTrades` batch."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -121,7 +121,7 @@ class TradeCreate(BaseModel):
 
 
 class DegreeCreate(BaseModel):
-    """The course's Degree model: a user and a known degree name."""
+    """A degree to award: a user and a known degree name."""
 
     user_id: int
     name: DegreeName
@@ -155,24 +155,6 @@ class UserRead(BaseModel):
     role: str
     email: str | None
     registered_at: datetime
-
-
-class TradeRead(BaseModel):
-    id: int
-    user_id: int
-    currency: str
-    side: Side
-    price: Decimal
-    amount: Decimal
-    created_at: datetime
-    # The trade's place in the live feed, as the schema serves it (None until placed).
-    seq: str | None = None
-
-
-class DegreeRead(BaseModel):
-    id: int
-    name: DegreeName
-    created_at: datetime
 
 
 class Token(BaseModel):

@@ -3,20 +3,11 @@ its own package-lock.json and installed with `npm ci` on first use."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import NoReturn
 
-import pytest
-
-
-def needed(reason: str) -> NoReturn:
-    """Fail in CI, skip loudly elsewhere, as for PostgreSQL and Redis."""
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
+from tests.utils.needs import needed
 
 
 def install_node_tool(directory: Path, package: str, purpose: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import pytest
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_SECRET
 from tests.databases import ROOT, copy_sqlite
+from tests.utils.ports import free_port
 
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
@@ -47,13 +47,6 @@ def user_environment() -> dict[str, str]:
         for name, value in os.environ.items()
         if not name.startswith(_DECIDED) and name not in _MAKES_OWN
     }
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def wait_until_serving(server: Server) -> None:

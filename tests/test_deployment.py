@@ -20,7 +20,8 @@ from events.redis_broadcast import channel_for
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_SECRET
 from tests.databases import ROOT, PostgresTemplate, postgres_url
 from tests.live.conftest import Live
-from tests.servers import Server, free_port, graphql_data, stop, wait_until_serving
+from tests.servers import Server, graphql_data, stop, wait_until_serving
+from tests.utils.ports import free_port
 
 JOB_TIMEOUT = 30.0
 PASSWORD = "trade-secret-1"

@@ -15,8 +15,8 @@ from manage import load_demo_data
 from settings import Settings
 from tests.conftest import make_settings
 from tests.databases import ROOT, copy_sqlite
-from tests.node import needed
 from tests.servers import uvicorn_servers
+from tests.utils.needs import needed
 
 README = ROOT / "README.md"
 DOCS = sorted((ROOT / "docs").glob("*.md"))

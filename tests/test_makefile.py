@@ -16,7 +16,8 @@ import pytest
 from db.revision import migration_head
 from tests.conftest import TEST_SECRET
 from tests.databases import ROOT, sqlite_url
-from tests.servers import free_port, user_environment
+from tests.servers import user_environment
+from tests.utils.ports import free_port
 
 RUN_TIMEOUT = 120.0
 START_TIMEOUT = 60.0

@@ -23,7 +23,8 @@ from alembic.script import ScriptDirectory
 from db.revision import migration_head
 from tests.conftest import TEST_REDIS_URL, TEST_SECRET
 from tests.databases import ROOT, alembic_config, migrate, require_postgres, sqlite_url
-from tests.servers import free_port, user_environment
+from tests.servers import user_environment
+from tests.utils.ports import free_port
 
 RUN_TIMEOUT = 120.0
 # Lines a start-up problem may take, besides those of what launched the process: uvicorn's INFO

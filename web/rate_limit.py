@@ -184,7 +184,8 @@ class RateLimiter:
 
 
 def client_address(connection: HTTPConnection) -> str:
-    """The peer's address. Behind a proxy, uvicorn's --proxy-headers makes it the client's."""
+    """The address the connection comes from; behind a proxy, uvicorn's --proxy-headers makes it
+    the client's."""
     return connection.client.host if connection.client else "unknown"
 
 

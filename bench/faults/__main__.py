@@ -18,9 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
 from bench.faults import accounts, engine, report
-from bench.faults.cluster import running_cluster
+from bench.faults.cluster import ROOT, running_cluster
 from bench.faults.scenarios import BY_NAME, SCENARIOS
-from bench.faults.stores import ROOT
 
 
 def _revision() -> str:

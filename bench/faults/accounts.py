@@ -44,7 +44,7 @@ async def create_accounts(cluster: Cluster, writers: int) -> Accounts:
             me = await http.get(f"{urls[0]}/users/me", headers={"Authorization": f"Bearer {token}"})
             ids.append(int(me.json()["id"]))
     accounts = [Account(i, t) for i, t in zip(ids, tokens, strict=True)]
-    await _give_trades(cluster.postgres.dsn, accounts[-1].id, REPORT_TRADES)
+    await _give_trades(cluster.dsn, accounts[-1].id, REPORT_TRADES)
     return Accounts(
         [Writer(n, accounts[n], [], tag, itertools.count()) for n in range(writers)],
         renamed=accounts[-2],

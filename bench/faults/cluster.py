@@ -1,5 +1,5 @@
 """The production shape on one machine, owned by the fault runs so that they may kill any part of
-it: PostgreSQL and Redis of its own (stores.py), two API processes and one job worker, each
+it: PostgreSQL and Redis of its own (tests/utils/), two API processes and one job worker, each
 started again with the same command (and port)."""
 
 from __future__ import annotations
@@ -21,17 +21,15 @@ from pathlib import Path
 import httpx
 import redis
 
-from bench.faults.stores import (
-    ROOT,
-    START_TIMEOUT,
-    STOP_TIMEOUT,
-    ClusterError,
-    Postgres,
-    RedisServer,
-    free_port,
-    run,
-)
 from observability.heartbeat import HEARTBEAT_KEY
+from tests.utils.ports import free_port
+from tests.utils.postgres_server import PostgresServer
+from tests.utils.redis_server import RedisServer
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+DATABASE = "trading"
 
 # How each process is started: the one place to change when the worker's command changes.
 API_COMMAND = [sys.executable, "-m", "web.server", "--host", "127.0.0.1", "--no-access-log"]
@@ -52,6 +50,18 @@ _SETTINGS_PREFIXES = ("DATABASE_", "REDIS_", "JWT_", "FIRST_ADMIN_", "PROMETHEUS
 
 
 Readiness = Callable[[int], bool]  # given the process id: is it serving yet?
+
+
+class ClusterError(RuntimeError):
+    """A part of the cluster could not be started (a failed command, a process not ready)."""
+
+
+def run(command: list[str], *, env: dict[str, str] | None = None) -> None:
+    done = subprocess.run(  # noqa: S603 - fixed command lines
+        command, cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise ClusterError(f"{' '.join(command)} failed:\n{done.stdout}{done.stderr}")
 
 
 def api_ready(base_url: str) -> Readiness:
@@ -149,11 +159,16 @@ class Service:
 @dataclass
 class Cluster:
     directory: Path
-    postgres: Postgres
+    postgres: PostgresServer
     redis: RedisServer
     apis: list[Service]
     worker: Service
     jwt_secret: str
+
+    @property
+    def dsn(self) -> str:
+        """The database for asyncpg, which the checks read directly."""
+        return self.postgres.dsn(DATABASE)
 
     @property
     def services(self) -> list[Service]:
@@ -166,7 +181,7 @@ class Cluster:
     def heal(self) -> list[str]:
         """Start whatever is down, as a supervisor would; the names of what was down."""
         down: list[str] = []
-        if self.redis.process is None or self.redis.process.poll() is not None:
+        if not self.redis.running():
             down.append("redis")
             self.redis.start()
         for service in self.services:
@@ -176,12 +191,12 @@ class Cluster:
         return down
 
 
-def _environment(postgres: Postgres, redis: RedisServer, jwt_secret: str) -> dict[str, str]:
+def _environment(postgres: PostgresServer, redis: RedisServer, jwt_secret: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SETTINGS_PREFIXES)}
     env.update(RAISED_LIMITS)
     env.update(
         {
-            "DATABASE_URL": postgres.url,
+            "DATABASE_URL": postgres.url(DATABASE),
             "REDIS_URL": redis.url,
             "JWT_SECRET": jwt_secret,
             "ENVIRONMENT": "production",
@@ -198,39 +213,39 @@ def running_cluster(apis: int = 2, *, keep: bool = False) -> Iterator[Cluster]:
     `keep` leaves its directory (logs, data) behind for a look."""
     directory = Path(tempfile.mkdtemp(prefix="faults-"))
     directory.chmod(0o755)  # the postgres user reaches its data directory through it
-    postgres = Postgres(directory / "pg")
-    postgres.directory.mkdir()
+    postgres = PostgresServer(directory / "pg", max_connections=200)
     redis_server = RedisServer(directory / "redis")
-    redis_server.directory.mkdir()
     jwt_secret = secrets.token_urlsafe(48)
-    cluster: Cluster | None = None
     try:
-        postgres.init()
-        redis_server.start()
-        env = _environment(postgres, redis_server, jwt_secret)
-        run([sys.executable, "manage.py", "migrate"], env=env)
-        services = []
-        for index in range(apis):
-            port = free_port()
-            name = f"api-{'ABCDEFGH'[index]}"
-            url = f"http://127.0.0.1:{port}"
-            command = [*API_COMMAND, "--port", str(port)]
-            log = directory / f"{name}.log"
-            services.append(Service(name, command, env, log, api_ready(url), url))
-        worker = Service(
-            "worker", WORKER_COMMAND, env, directory / "worker.log", worker_ready(redis_server.url)
-        )
-        cluster = Cluster(directory, postgres, redis_server, services, worker, jwt_secret)
-        for service in cluster.services:
-            service.start(wait=False)
-        for service in cluster.services:
-            service.wait_until_serving()
-        yield cluster
+        with postgres, redis_server:
+            postgres.create_database(DATABASE)
+            env = _environment(postgres, redis_server, jwt_secret)
+            run([sys.executable, "manage.py", "migrate"], env=env)
+            services = []
+            for index in range(apis):
+                port = free_port()
+                name = f"api-{'ABCDEFGH'[index]}"
+                url = f"http://127.0.0.1:{port}"
+                command = [*API_COMMAND, "--port", str(port)]
+                log = directory / f"{name}.log"
+                services.append(Service(name, command, env, log, api_ready(url), url))
+            worker = Service(
+                "worker",
+                WORKER_COMMAND,
+                env,
+                directory / "worker.log",
+                worker_ready(redis_server.url),
+            )
+            cluster = Cluster(directory, postgres, redis_server, services, worker, jwt_secret)
+            try:
+                for service in cluster.services:
+                    service.start(wait=False)
+                for service in cluster.services:
+                    service.wait_until_serving()
+                yield cluster
+            finally:
+                for service in cluster.services:
+                    service.stop()
     finally:
-        if cluster is not None:
-            for service in cluster.services:
-                service.stop()
-        redis_server.stop()
-        postgres.stop()
         if not keep:
             shutil.rmtree(directory, ignore_errors=True)

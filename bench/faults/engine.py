@@ -183,7 +183,7 @@ async def run(
         subscribers.start(traffic.urls, traffic.errors)
         await _sync(traffic, writers[0], subscribers)
         synced = now()
-        jobs_before = set((await checks.snapshot(cluster.postgres.dsn, [], accounts.jobs.id)).jobs)
+        jobs_before = set((await checks.snapshot(cluster.dsn, [], accounts.jobs.id)).jobs)
         clients = [asyncio.create_task(w.run(traffic, load.pace)) for w in writers]
         clients.append(asyncio.create_task(freshness.keep_renaming(traffic, load.rename_every)))
         clients += [
@@ -201,7 +201,7 @@ async def run(
         await asyncio.gather(*clients)
         await asyncio.gather(*stage.background)
         await _drain(cluster, accounts, subscribers, traffic, jobs, fault, currencies, synced, load)
-        snapshot = await checks.snapshot(cluster.postgres.dsn, currencies, accounts.jobs.id)
+        snapshot = await checks.snapshot(cluster.dsn, currencies, accounts.jobs.id)
         await subscribers.stop()
         for task in [watcher, *jobs.followers]:
             task.cancel()
@@ -272,7 +272,7 @@ async def _drain(
             count = sum(len(s.receipts) for s in subscribers.members)
             if count != received:
                 received, progress = count, now()
-            snapshot = await checks.snapshot(cluster.postgres.dsn, currencies, accounts.jobs.id)
+            snapshot = await checks.snapshot(cluster.dsn, currencies, accounts.jobs.id)
             load_trades = {i for b in traffic.batches if b.sent >= synced for i in b.ids}
             result = checks.check_delivery(
                 subscribers.members, snapshot.trades, traffic.answered_at, load_trades

@@ -68,7 +68,7 @@ async def redis_restart_empty(stage: Stage) -> Fault:
 
 async def worker_kill(stage: Stage) -> Fault:
     """kill -9 of the worker while a report runs; a supervisor starts it again at once."""
-    dsn = stage.cluster.postgres.dsn
+    dsn = stage.cluster.dsn
     note = "no report was running when the worker was killed"
     for attempt in range(WORKER_KILL_TRIES):
         job = await stage.jobs.request(stage.traffic, attempt % len(stage.traffic.urls))

@@ -13,8 +13,9 @@ import httpx
 import pytest
 
 from tests.databases import ROOT
-from tests.node import install_node_tool, needed
+from tests.node import install_node_tool
 from tests.servers import Server, sqlite_server
+from tests.utils.needs import needed
 
 DRIVER_DIRECTORY = ROOT / "tests" / "browser"
 ARTIFACTS = DRIVER_DIRECTORY / "artifacts"  # git-ignored; CI keeps it

@@ -17,8 +17,8 @@ import pytest
 
 from services import Services
 from settings import Settings
-from tests.cache.conftest import RedisServer
 from tests.conftest import Api, make_settings, serve
+from tests.utils.redis_server import RedisServer
 
 USER = "query($id: Int!) { user(id: $id) { id name degrees { name } trades { id } } }"
 USERS = "{ users(limit: 100) { id name } }"

@@ -14,7 +14,7 @@ import httpx
 
 from tests.conftest import Api, make_settings, serve
 from tests.db.conftest import DATABASE
-from tests.own_postgres import OwnPostgres
+from tests.utils.postgres_server import PostgresServer
 
 CLIENTS = 4
 RECOVERY_SECONDS = 20.0  # a generous bound: it takes well under a second here
@@ -104,7 +104,7 @@ async def all_succeed(kinds: dict[str, Request], outcomes: Outcomes) -> float:
     return time.monotonic() - started
 
 
-async def test_restarts_and_outages_are_503s_and_heal(restartable_postgres: OwnPostgres) -> None:
+async def test_restarts_and_outages_are_503s_and_heal(restartable_postgres: PostgresServer) -> None:
     postgres = restartable_postgres
     settings = make_settings(
         postgres.url(DATABASE), db_connect_timeout_seconds=1, db_pool_timeout_seconds=1

@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from db.engine import database_trouble, is_lost_connection
-from tests.own_postgres import OwnPostgres
-from tests.servers import free_port
+from tests.utils.ports import free_port
+from tests.utils.postgres_server import PostgresServer
 
 READY_SECONDS = 20.0
 
@@ -51,11 +51,11 @@ async def execute(engine: AsyncEngine, sql: str = "SELECT 1", *params: Any) -> N
         await connection.exec_driver_sql(sql, params or None)
 
 
-async def raw(postgres: OwnPostgres) -> asyncpg.Connection:
+async def raw(postgres: PostgresServer) -> asyncpg.Connection:
     return await asyncpg.connect(postgres.url().replace("+asyncpg", ""), timeout=5)
 
 
-async def wait_ready(postgres: OwnPostgres) -> None:
+async def wait_ready(postgres: PostgresServer) -> None:
     """Until the server accepts connections again (after a crash it recovers by itself)."""
     deadline = asyncio.get_running_loop().time() + READY_SECONDS
     while True:
@@ -69,14 +69,14 @@ async def wait_ready(postgres: OwnPostgres) -> None:
 
 
 @pytest.fixture
-async def engine(restartable_postgres: OwnPostgres) -> AsyncIterator[AsyncEngine]:
+async def engine(restartable_postgres: PostgresServer) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine(restartable_postgres.url(), poolclass=NullPool)
     yield engine
     await engine.dispose()
 
 
 async def test_shutting_down_is_unavailable(
-    restartable_postgres: OwnPostgres, engine: AsyncEngine
+    restartable_postgres: PostgresServer, engine: AsyncEngine
 ) -> None:
     """A smart shutdown waits for open sessions, refusing new ones meanwhile: "the database
     system is shutting down" (57P03), which SQLAlchemy raises as a plain DBAPIError."""
@@ -102,7 +102,7 @@ async def _refused_while_stopping(engine: AsyncEngine) -> None:
 
 
 async def test_a_stopped_server_is_unavailable(
-    restartable_postgres: OwnPostgres, engine: AsyncEngine
+    restartable_postgres: PostgresServer, engine: AsyncEngine
 ) -> None:
     await asyncio.to_thread(restartable_postgres.stop, "immediate")
     error = await failure(execute(engine))
@@ -120,7 +120,7 @@ async def test_nothing_listening_is_unavailable() -> None:
 
 
 async def test_a_terminated_backend_is_a_lost_connection(
-    restartable_postgres: OwnPostgres, engine: AsyncEngine
+    restartable_postgres: PostgresServer, engine: AsyncEngine
 ) -> None:
     """`pg_ctl stop -m fast` and `pg_terminate_backend` end sessions with 57P01. What the next
     statement raises depends on a race with that message: asyncpg's ConnectionDoesNotExistError
@@ -140,7 +140,7 @@ async def test_a_terminated_backend_is_a_lost_connection(
 
 
 async def test_a_crashed_backend_ends_every_session(
-    restartable_postgres: OwnPostgres, engine: AsyncEngine
+    restartable_postgres: PostgresServer, engine: AsyncEngine
 ) -> None:
     """A backend killed by a signal makes PostgreSQL end every other session (57P02) and
     recover; sessions in the meantime are refused (57P03)."""
@@ -157,7 +157,7 @@ async def test_a_crashed_backend_ends_every_session(
 
 
 async def test_no_connection_slot_left_is_unavailable(
-    restartable_postgres: OwnPostgres, engine: AsyncEngine
+    restartable_postgres: PostgresServer, engine: AsyncEngine
 ) -> None:
     held: list[asyncpg.Connection] = []
     try:
@@ -176,7 +176,7 @@ async def test_no_connection_slot_left_is_unavailable(
     assert database_trouble(error) == "unavailable"
 
 
-async def test_a_pool_that_runs_dry_is_busy(restartable_postgres: OwnPostgres) -> None:
+async def test_a_pool_that_runs_dry_is_busy(restartable_postgres: PostgresServer) -> None:
     engine = create_async_engine(
         restartable_postgres.url(), pool_size=1, max_overflow=0, pool_timeout=0.1
     )

@@ -16,8 +16,8 @@ from sqlalchemy.pool import NullPool
 from db.engine import database_trouble, refusal
 from startup import StartupProblem, database_problems
 from tests.db.test_database_trouble import execute, failure
-from tests.own_postgres import OwnPostgres
-from tests.servers import free_port
+from tests.utils.ports import free_port
+from tests.utils.postgres_server import PostgresServer
 
 PASSWORD = f"right-{uuid.uuid4().hex}"
 WRONG_PASSWORD = f"wrong-{uuid.uuid4().hex}"
@@ -31,7 +31,7 @@ async def connect_error(url: str) -> BaseException:
         await engine.dispose()
 
 
-async def admin(postgres: OwnPostgres, *statements: str) -> None:
+async def admin(postgres: PostgresServer, *statements: str) -> None:
     engine = create_async_engine(postgres.url(), poolclass=NullPool, isolation_level="AUTOCOMMIT")
     try:
         for statement in statements:
@@ -40,13 +40,13 @@ async def admin(postgres: OwnPostgres, *statements: str) -> None:
         await engine.dispose()
 
 
-def with_user(postgres: OwnPostgres, user: str, password: str | None = None) -> str:
+def with_user(postgres: PostgresServer, user: str, password: str | None = None) -> str:
     url = make_url(postgres.url()).set(username=user, password=password)
     return url.render_as_string(hide_password=False)
 
 
 @pytest.fixture
-async def password_role(restartable_postgres: OwnPostgres) -> AsyncIterator[str]:
+async def password_role(restartable_postgres: PostgresServer) -> AsyncIterator[str]:
     """A role this server asks for its password (scram), every other connection still trusted:
     pg_hba.conf takes the first line that matches."""
     role = f"pw_{uuid.uuid4().hex[:8]}"
@@ -60,14 +60,14 @@ async def password_role(restartable_postgres: OwnPostgres) -> AsyncIterator[str]
     await admin(restartable_postgres, "SELECT pg_reload_conf()", f"DROP ROLE {role}")
 
 
-async def test_a_missing_database_is_refused(restartable_postgres: OwnPostgres) -> None:
+async def test_a_missing_database_is_refused(restartable_postgres: PostgresServer) -> None:
     error = await connect_error(restartable_postgres.url(f"missing_{uuid.uuid4().hex[:8]}"))
     assert refusal(error) == "no database"
     assert database_trouble(error) is None  # not an outage: retrying does not heal it
 
 
 async def test_an_unknown_role_and_one_without_login_are_refused(
-    restartable_postgres: OwnPostgres,
+    restartable_postgres: PostgresServer,
 ) -> None:
     assert refusal(await connect_error(with_user(restartable_postgres, "nobody_here"))) == (
         "not authorized"
@@ -82,7 +82,7 @@ async def test_an_unknown_role_and_one_without_login_are_refused(
 
 
 async def test_a_wrong_password_is_told_without_it(
-    restartable_postgres: OwnPostgres, password_role: str
+    restartable_postgres: PostgresServer, password_role: str
 ) -> None:
     url = with_user(restartable_postgres, password_role, WRONG_PASSWORD)
     error = await connect_error(url)

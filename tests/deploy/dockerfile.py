@@ -1,5 +1,6 @@
 """Just enough of Docker to check and replay the Dockerfile without a Docker engine: its
-instructions by stage, .dockerignore, and compose's `${VAR}` interpolation."""
+instructions by stage (read by dockerfile-parse), .dockerignore, and compose's `${VAR}`
+interpolation."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import shlex
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from dockerfile_parse import DockerfileParser
 
 
 @dataclass
@@ -35,6 +38,8 @@ class Stage:
     base: str
     name: str | None
     instructions: list[Instruction] = field(default_factory=list)
+    # The stage's ENV at its end, `$PATH`-style references left as written.
+    environment: dict[str, str] = field(default_factory=dict)
 
     def all(self, keyword: str) -> list[Instruction]:
         return [i for i in self.instructions if i.keyword == keyword]
@@ -44,40 +49,23 @@ class Stage:
         return found[-1] if found else None
 
     def env(self) -> dict[str, str]:
-        """The stage's ENV, in `ENV A=1 B=2` form, with $PATH-style references left as written."""
-        values: dict[str, str] = {}
-        for instruction in self.all("ENV"):
-            for word in shlex.split(instruction.arguments):
-                name, _, value = word.partition("=")
-                values[name] = value
-        return values
+        return dict(self.environment)
 
 
 def parse(path: Path) -> list[Stage]:
-    """The stages of a Dockerfile, continuation lines joined and comments dropped."""
-    logical: list[str] = []
-    pending = ""
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not pending and (not line or line.startswith("#")):
-            continue
-        if line.startswith("#"):  # a comment inside a continued instruction
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        logical.append(pending + line)
-        pending = ""
+    """The stages of a Dockerfile as dockerfile-parse reads it: continuation lines joined,
+    comments set apart, ENV in each of its forms; no variable substituted."""
+    parser = DockerfileParser(str(path), env_replace=False)
     stages: list[Stage] = []
-    for line in logical:
-        keyword, _, arguments = line.partition(" ")
-        instruction = Instruction(keyword.upper(), arguments.strip())
-        if instruction.keyword == "FROM":
-            words = instruction.arguments.split()
+    for item, context in zip(parser.structure, parser.context_structure, strict=True):
+        keyword, value = item["instruction"], item["value"]
+        if keyword == "FROM":
+            words = value.split()
             name = words[2] if len(words) == 3 and words[1].upper() == "AS" else None
             stages.append(Stage(base=words[0], name=name))
-        elif stages:
-            stages[-1].instructions.append(instruction)
+        elif stages and keyword != "COMMENT":
+            stages[-1].instructions.append(Instruction(keyword, value))
+            stages[-1].environment = dict(context.envs)
     return stages
 
 

@@ -25,7 +25,7 @@ from tests.deploy.conftest import production_environment
 from tests.deploy.dockerfile import Stage, copy_context, ignore_patterns, parse
 from tests.deploy.processes import command_line, descendants, wait_gone
 from tests.deploy.test_compose import environment, services
-from tests.servers import free_port
+from tests.utils.ports import free_port
 
 VENV = "/opt/venv"
 APP = "/app"

@@ -20,7 +20,8 @@ import pytest
 from tests.databases import ROOT, postgres_url
 from tests.deploy.conftest import REQUIRED_VARIABLES, production_environment
 from tests.deploy.processes import command_line, descendants, wait_gone
-from tests.servers import free_port, graphql_data
+from tests.servers import graphql_data
+from tests.utils.ports import free_port
 
 START_TIMEOUT = 90.0  # imports in three processes at once, on a loaded CI machine
 JOB_TIMEOUT = 30.0

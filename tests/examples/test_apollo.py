@@ -28,8 +28,10 @@ from auth.cross_site import COOKIE_ACROSS_SITES
 from manage import DEMO_EMAIL, DEMO_PASSWORD, load_demo_data
 from tests.conftest import make_settings
 from tests.databases import ROOT, copy_sqlite
-from tests.node import install_node_tool, needed
-from tests.servers import Server, free_port, uvicorn_servers
+from tests.node import install_node_tool
+from tests.servers import Server, uvicorn_servers
+from tests.utils.needs import needed
+from tests.utils.ports import free_port
 
 EXAMPLES = ROOT / "examples" / "apollo"
 DRIVER = ROOT / "tests" / "browser" / "apollo_page.mjs"

@@ -4,7 +4,6 @@ that they may kill any part of it; each scenario runs once and every check reads
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -13,22 +12,21 @@ import pytest
 from bench.faults import accounts, engine
 from bench.faults.cluster import Cluster, running_cluster
 from bench.faults.scenarios import BY_NAME, SCENARIOS
-from bench.faults.stores import ClusterError, find_binary
+from tests.utils.needs import needed
+from tests.utils.postgres_server import PostgresServer
+from tests.utils.programs import missing
 
 # Short phases: a few seconds of load around each fault (make bench-faults runs longer).
 LOAD = engine.Load()
-BINARIES = ("initdb", "pg_ctl", "createdb", "redis-server", "redis-cli")
 
 
 def require_binaries() -> None:
     """Fail in CI, skip loudly elsewhere, without PostgreSQL's and Redis's programs."""
-    try:
-        for name in BINARIES:
-            find_binary(name)
-    except ClusterError as error:
-        if os.environ.get("CI"):
-            pytest.fail(str(error))
-        pytest.skip(str(error))
+    reason = PostgresServer.unavailable()
+    if reason is None and missing("redis-server"):
+        reason = "redis-server not found"
+    if reason is not None:
+        needed(reason)
 
 
 @dataclass

@@ -17,7 +17,8 @@ from redis.asyncio import Redis
 from db.revision import migration_head
 from observability.heartbeat import HEARTBEAT_KEY
 from tests.conftest import Api, error_codes, make_settings, serve
-from tests.workers.processes import RedisServer, WorkerProcess, eventually, worker_environment
+from tests.utils.redis_server import RedisServer
+from tests.workers.processes import WorkerProcess, eventually, worker_environment
 from workers import WorkerSettings
 
 STATUS = """{ systemStatus {

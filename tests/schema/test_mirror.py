@@ -44,8 +44,6 @@ def _strawberry_fields(cls: type, skip: set[str]) -> dict[str, tuple[object, boo
     ("strawberry_cls", "model", "skip"),
     [
         (inputs.TradeInput, models.TradeCreate, set()),
-        (types.Trade, models.TradeRead, {"user", "trader"}),
-        (types.Degree, models.DegreeRead, set()),
         (types.User, models.UserRead, {"degrees", "trades", "private_email"}),
     ],
 )

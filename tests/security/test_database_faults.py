@@ -4,7 +4,6 @@ says so, and everything recovers by itself when the database is back."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -15,6 +14,7 @@ from sqlalchemy.engine import make_url
 from services import Services
 from tests.conftest import Api, make_settings, serve
 from tests.databases import POSTGRES_ADMIN_URL, PostgresTemplate, postgres_url
+from tests.utils.ports import free_port
 
 FAST = 3.0  # seconds: what "fail fast" means here
 UNAVAILABLE = "The database is unavailable; try again shortly"
@@ -172,9 +172,7 @@ async def test_readyz_checks_redis_when_configured(database_url: str, redis_url:
         "worker": "down: no arq worker has written a heartbeat in the last 10 s",
     }
 
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        closed = f"redis://127.0.0.1:{unused.getsockname()[1]}/0"
+    closed = f"redis://127.0.0.1:{free_port()}/0"
     async with serve(make_settings(database_url, redis_url=closed)) as (client, _):
         ready = await client.get("/readyz")
     assert ready.status_code == 503

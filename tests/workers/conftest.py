@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -16,6 +15,7 @@ import workers.reports
 from db.models import Base
 from services import Services
 from settings import Settings
+from tests.utils.ports import free_port
 from tests.workers.processes import (  # noqa: F401 - fixtures
     own_persistent_redis,
     own_redis,
@@ -88,10 +88,7 @@ async def all_rows(services: Services, model: type[M]) -> list[M]:
 @pytest.fixture
 def closed_port() -> int:
     """A local port where nothing listens."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        port: int = listener.getsockname()[1]
-    return port
+    return free_port()
 
 
 @pytest.fixture

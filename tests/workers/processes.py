@@ -1,5 +1,6 @@
 """Real processes for the fault tests: a redis-server of the test's own (so it may be stopped and
-started again) and `python -m workers` processes (so they may be killed)."""
+started again; tests/utils/redis_server.py) and `python -m workers` processes (so they may be
+killed)."""
 
 from __future__ import annotations
 
@@ -10,66 +11,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import TEST_SECRET
 from tests.databases import ROOT
-from tests.servers import free_port
+from tests.utils.redis_server import RedisServer
 
 START_TIMEOUT = 20.0
 # Worker settings whose reports wait, once started, while a file exists (held_reports.py).
 HELD_REPORTS = "tests.workers.held_reports.WorkerSettings"
 STOP_TIMEOUT = 10.0
-
-
-@dataclass
-class RedisServer:
-    """redis-server on a port of its own. Without persistence a restart starts empty; with it,
-    every write is on disk before it is answered, and a restart finds it all."""
-
-    directory: Path
-    persistent: bool = False
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        assert self.process is None, "already running"
-        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
-        command += ["--save", "", "--dir", str(self.directory)]
-        if self.persistent:
-            command += ["--appendonly", "yes", "--appendfsync", "always"]
-        else:
-            command += ["--appendonly", "no"]
-        with (self.directory / f"redis-{self.port}.log").open("ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - a fixed command line
-                command, stdout=log, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + START_TIMEOUT
-        while (
-            subprocess.run(  # noqa: S603
-                ["redis-cli", "-p", str(self.port), "ping"],  # noqa: S607
-                capture_output=True,
-                check=False,
-            ).stdout.strip()
-            != b"PONG"
-        ):
-            assert self.process.poll() is None, f"redis-server exited: {self.process.returncode}"
-            assert time.monotonic() < deadline, "redis-server did not answer"
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        """Killed, as a crash or an operator's restart would end it: what it held is gone."""
-        assert self.process is not None, "not running"
-        self.process.kill()
-        self.process.wait(timeout=STOP_TIMEOUT)
-        self.process = None
 
 
 def worker_environment(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
@@ -152,22 +105,16 @@ async def eventually(
 
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A running redis-server of the test's own; stopped at the end if it is running."""
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    if server.process is not None:
-        server.stop()
+    """A running redis-server of the test's own; killed at the end if it is running."""
+    with RedisServer(tmp_path / "redis") as server:
+        yield server
 
 
 @pytest.fixture
 def own_persistent_redis(tmp_path: Path) -> Iterator[RedisServer]:
     """Like own_redis, but what it holds survives a restart."""
-    server = RedisServer(tmp_path, persistent=True)
-    server.start()
-    yield server
-    if server.process is not None:
-        server.stop()
+    with RedisServer(tmp_path / "persistent-redis", persistent=True) as server:
+        yield server
 
 
 @pytest.fixture

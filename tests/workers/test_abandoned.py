@@ -25,9 +25,9 @@ from db.models import Job
 from services import Services
 from tests.conftest import Api, make_settings, serve
 from tests.graphql.helpers import JOB, REQUEST_TRADE_REPORT
+from tests.utils.redis_server import RedisServer
 from tests.workers.processes import (
     HELD_REPORTS,
-    RedisServer,
     WorkerProcess,
     eventually,
     worker_environment,

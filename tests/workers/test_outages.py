@@ -13,9 +13,9 @@ from redis.asyncio import Redis
 
 from tests.conftest import Api, make_settings, serve
 from tests.graphql.helpers import JOB, REQUEST_TRADE_REPORT
+from tests.utils.redis_server import RedisServer
 from tests.workers.processes import (
     HELD_REPORTS,
-    RedisServer,
     WorkerProcess,
     eventually,
     worker_environment,
@@ -36,7 +36,7 @@ async def test_worker_rides_out_a_redis_restart(
     worker.wait_for_output("Starting worker")
     arq_command.wait_for_output("Starting worker")
 
-    own_redis.stop()
+    own_redis.kill()
     worker.wait_for_output("arq worker: Redis does not answer")
     assert arq_command.process.wait(timeout=10) == 1
     own_redis.start()  # empty: what Redis held is gone, as after a restart without persistence
@@ -87,7 +87,7 @@ async def test_a_job_that_ends_during_an_outage_is_recorded_once_redis_is_back(
                 return bool(job["data"]["job"]["status"] == expected)
 
             await eventually(lambda: status_is("IN_PROGRESS"), 15, "the worker starts the report")
-            redis_server.stop()
+            redis_server.kill()
             hold.unlink()
             await eventually(lambda: status_is("COMPLETE"), 15, "the report, Redis away")
         worker.wait_for_output("arq worker: Redis does not answer")

@@ -3,44 +3,25 @@ they commit wait in the outbox until Redis takes them."""
 
 from __future__ import annotations
 
-import subprocess
-import time
+from pathlib import Path
 
 import pytest
 from arq.connections import RedisSettings, create_pool
 from arq.jobs import Job as ArqJob
 from arq.jobs import JobStatus as ArqStatus
-from redis import Redis
-from redis.exceptions import RedisError
 
 from db.models import Job, Notification, OutboxMessage
 from services import Services
 from settings import Settings
 from tests.conftest import Api, make_settings
 from tests.graphql.helpers import REQUEST_TRADE_REPORT, added, trade
+from tests.utils.redis_server import RedisServer
 from tests.workers.conftest import all_rows
 
 
 @pytest.fixture
 def settings(database_url: str, closed_port: int) -> Settings:
     return make_settings(database_url, redis_url=f"redis://127.0.0.1:{closed_port}/0")
-
-
-def start_redis(port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(  # noqa: S603 - a fixed command
-        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],  # noqa: S607
-        stdout=subprocess.DEVNULL,
-    )
-    client = Redis(port=port, socket_connect_timeout=0.2)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            client.ping()
-            return process
-        except RedisError:
-            time.sleep(0.05)
-    process.kill()
-    pytest.fail("redis-server did not start")
 
 
 async def test_registration_succeeds_and_its_welcome_waits(api: Api, services: Services) -> None:
@@ -55,7 +36,7 @@ async def test_registration_succeeds_and_its_welcome_waits(api: Api, services: S
 
 
 async def test_a_report_requested_while_redis_is_down_is_queued_and_runs_once_it_is_back(
-    api: Api, services: Services, settings: Settings
+    api: Api, services: Services, settings: Settings, closed_port: int, tmp_path: Path
 ) -> None:
     _, token = await api.signup("alice@example.com", "Alice")
     body = await api.gql(REQUEST_TRADE_REPORT, token=token)
@@ -66,19 +47,15 @@ async def test_a_report_requested_while_redis_is_down_is_queued_and_runs_once_it
     assert (record.id, record.status, record.error) == (job_id, "queued", None)
     assert len(await all_rows(services, OutboxMessage)) == 2  # the welcome and the report
 
-    assert settings.redis_url is not None
-    redis = start_redis(int(settings.redis_url.split(":")[-1].split("/")[0]))
-    try:
+    with RedisServer(tmp_path / "redis", port=closed_port) as redis:  # where REDIS_URL points
+        assert settings.redis_url == redis.url
         await services.relay.deliver()
         assert await all_rows(services, OutboxMessage) == []
-        pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+        pool = await create_pool(RedisSettings.from_dsn(redis.url))
         try:
             assert await ArqJob(job_id, pool).status() is ArqStatus.queued
         finally:
             await pool.aclose()
-    finally:
-        redis.terminate()
-        redis.wait(10)
 
 
 async def test_trades_commit_and_are_placed_though_redis_is_down(

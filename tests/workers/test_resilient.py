@@ -10,7 +10,7 @@ import pytest
 from arq.connections import RedisSettings, create_pool
 from arq.worker import Worker
 
-from tests.workers.processes import RedisServer
+from tests.utils.redis_server import RedisServer
 from workers import WorkerSettings
 from workers.outage import REDIS_DOWN
 from workers.resilient import ResilientWorker
@@ -41,7 +41,7 @@ async def test_a_claim_that_redis_fails_gives_its_slot_back(
         functions=list(WorkerSettings.functions), redis_pool=pool, handle_signals=False
     )
     try:
-        own_redis.stop()
+        own_redis.kill()
         with pytest.raises(REDIS_DOWN):
             await worker.start_jobs([b"some-job"])
         assert worker.job_counter == slots_taken
