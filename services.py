@@ -113,8 +113,8 @@ def _broadcaster(settings: Settings) -> Broadcaster:
 
 def _job_queue(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> JobQueue:
     if settings.redis_url:
-        # arq worker processes run the jobs, and the hourly purge.
+        # arq worker processes run the jobs, and the cron jobs.
         return ArqJobs(sessions, settings.redis_url)
     jobs = InProcessJobs(settings, sessions)
-    jobs.start_purging()
+    jobs.start_crons()
     return jobs

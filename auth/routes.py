@@ -129,7 +129,7 @@ async def register_user(data: UserCreate, services: ServicesDep, request: Reques
         async with services.sessions.begin() as session:
             user = await register(session, data, password_hash)
             # Committed with the account, sent once Redis (or this process) takes the job.
-            await add_job(session, "send_welcome", user.id)
+            await add_job(session, "send_welcome", user_id=user.id)
             await data_versions.bump(session, data_versions.USERS)
     except EmailTakenError:
         raise ApiError(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,9 +17,12 @@ from db.types import utcnow
 FINISHED = ("complete", "failed")
 
 
-async def create_job(session: AsyncSession, *, kind: str, user_id: int) -> str:
+async def create_job(
+    session: AsyncSession, *, kind: str, user_id: int, arguments: dict[str, Any]
+) -> str:
+    """A queued job's record: its owner, and the arguments it is called with."""
     job_id = str(uuid.uuid4())
-    session.add(Job(id=job_id, kind=kind, user_id=user_id, status="queued"))
+    session.add(Job(id=job_id, kind=kind, user_id=user_id, arguments=arguments, status="queued"))
     await session.flush()
     return job_id
 
@@ -96,14 +99,20 @@ async def job_page(
     return [JobSummary(*row) for row in await session.execute(query)]
 
 
+class Unfinished(NamedTuple):
+    id: str
+    kind: str
+    arguments: dict[str, Any]
+
+
 async def unfinished(
     session: AsyncSession, *, enqueued_before: datetime, limit: int
-) -> list[tuple[str, str]]:
-    """(id, kind) of jobs queued or running since before a time: to hand to the queue again."""
+) -> list[Unfinished]:
+    """Jobs queued or running since before a time, with their calls: to hand to the queue again."""
     query = (
-        select(Job.id, Job.kind)
+        select(Job.id, Job.kind, Job.arguments)
         .where(Job.status.in_(("queued", "in_progress")), Job.enqueued_at < enqueued_before)
         .order_by(Job.enqueued_at)
         .limit(limit)
     )
-    return [(row.id, row.kind) for row in await session.execute(query)]
+    return [Unfinished(**row._mapping) for row in await session.execute(query)]

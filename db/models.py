@@ -132,7 +132,11 @@ class Job(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(64))
+    # Whose job it is: who may read it with `job(id)`; its record goes with the account.
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The keyword arguments the job is called with (its user_id among them): recovery hands the
+    # same call to the queue again.
+    arguments: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     error: Mapped[str | None] = mapped_column(String(500), default=None)

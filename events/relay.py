@@ -144,7 +144,7 @@ class Relay:
 
     async def _hand_on(self, topic: str, payload: dict[str, Any]) -> None:
         if topic == outbox.JOB:
-            await self._jobs.dispatch(payload["kind"], payload["job_id"], payload["argument"])
+            await self._jobs.dispatch(payload["kind"], payload["job_id"], payload["arguments"])
         elif topic == outbox.SESSIONS_ENDED:
             await self._broadcaster.end_sessions(SessionsEnded(**payload))
         else:

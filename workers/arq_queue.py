@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import timedelta
+from typing import Any
 
 from arq import ArqRedis, create_pool
 from arq.connections import RedisSettings
@@ -33,22 +34,23 @@ class ArqJobs(JobQueue):
         self._pool: ArqRedis | None = None
         self._connecting = asyncio.Lock()
 
-    async def dispatch(self, kind: str, job_id: str, argument: str | int) -> None:
+    async def dispatch(self, kind: str, job_id: str, arguments: dict[str, Any]) -> None:
         async with asyncio.timeout(ENQUEUE_TIMEOUT_SECONDS):
             pool = await self._connection()
             # Under our id, so arq drops a second enqueue of the same job (a relay that died
             # between handing it on and deleting its outbox message).
-            await pool.enqueue_job(kind, argument, _job_id=job_id)
+            await pool.enqueue_job(kind, _job_id=job_id, **arguments)
 
     async def recover(self) -> None:
-        """Recorded jobs unfinished for a while are enqueued again under their ids: arq drops
-        each one it still holds, and queues those a Redis restarted without its data lost."""
+        """Recorded jobs unfinished for a while are enqueued again, under their ids and with the
+        arguments their records keep: arq drops each one it still holds, and queues those a
+        Redis restarted without its data lost."""
         async with self._sessions() as session:
             lost = await jobs.unfinished(
                 session, enqueued_before=utcnow() - RECOVER_AFTER, limit=RECOVER_BATCH
             )
-        for job_id, kind in lost:
-            await self.dispatch(kind, job_id, job_id)
+        for job in lost:
+            await self.dispatch(job.kind, job.id, job.arguments)
 
     async def _connection(self) -> ArqRedis:
         # Connected on first use, not at start-up: the API starts, and serves, with Redis down.

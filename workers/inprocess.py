@@ -1,25 +1,32 @@
-"""Runs jobs inside the API process: the embedded default, when there is no Redis for arq."""
+"""Runs jobs inside the API process: the embedded default, when there is no Redis for arq.
+
+It runs what the arq worker runs, from the same registry (workers/registry.py): each job with
+arq's limits (tries, time limit), and the cron jobs at the times arq would run them.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import logging
+from datetime import datetime
 from typing import Any
 
 from arq import Retry
+from arq.cron import CronJob
+from arq.worker import Function
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from settings import Settings
-from workers.purge import PURGE_INTERVAL, purge_expired
-from workers.queue import FUNCTIONS, JobQueue
+from workers import registry
+from workers.queue import JobQueue
 from workers.welcome import DatabaseSender, Sender
 
 logger = logging.getLogger(__name__)
 
 
 class InProcessJobs(JobQueue):
-    """Runs each job as a task of this event loop, retried as arq would, and purges hourly."""
+    """Runs each job as a task of this event loop, retried as arq would, and the cron jobs."""
 
     def __init__(
         self,
@@ -33,43 +40,66 @@ class InProcessJobs(JobQueue):
             "sessions": sessions,
             "sender": sender or DatabaseSender(),
         }
+        self._functions = {function.name: function for function in registry.functions(settings)}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._purging: asyncio.Task[None] | None = None
+        self._crons: list[asyncio.Task[None]] = []
 
     @property
     def running(self) -> int:
         """Jobs this process is running now."""
         return len(self._tasks)
 
-    def start_purging(self) -> None:
-        """Purge expired rows every hour until closed: the arq worker's cron job, in-process."""
-        self._purging = asyncio.create_task(self._purge_periodically(), name="purge_expired")
+    def start_crons(self) -> None:
+        """Run the registry's cron jobs until closed, as the arq worker would (on the hour)."""
+        self._crons = [
+            asyncio.create_task(self._run_cron(cron_job), name=cron_job.name)
+            for cron_job in registry.cron_jobs()
+        ]
 
-    async def dispatch(self, kind: str, job_id: str, argument: str | int) -> None:
-        task = asyncio.create_task(self._run(kind, job_id, argument), name=f"job:{kind}:{job_id}")
+    async def dispatch(self, kind: str, job_id: str, arguments: dict[str, Any]) -> None:
+        if (function := self._functions.get(kind)) is None:
+            # Dropped, as arq's worker drops a job it has no function for: raising would have the
+            # relay try it again for ever, holding up the messages behind it.
+            logger.error("job %s: no job %r in the registry, dropped", job_id, kind)
+            return
+        task = asyncio.create_task(
+            self._run(function, job_id, arguments), name=f"job:{kind}:{job_id}"
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, kind: str, job_id: str, argument: object) -> None:
-        """Call the job as arq does: its id and try number in ctx, again after each Retry."""
+    async def _run(self, function: Function, job_id: str, arguments: dict[str, Any]) -> None:
+        """Call the job as arq does: its id and try number in ctx, within its time limit, again
+        after each Retry while it has tries left."""
         for job_try in itertools.count(1):
+            ctx = {**self._ctx, "job_id": job_id, "job_try": job_try}
             try:
-                await FUNCTIONS[kind]({**self._ctx, "job_id": job_id, "job_try": job_try}, argument)
+                async with asyncio.timeout(function.timeout_s):
+                    await function.coroutine(ctx, **arguments)
                 return
             except Retry as retry:
+                if function.max_tries is not None and job_try >= function.max_tries:
+                    logger.error("job %s (%s): no try left", job_id, function.name)
+                    return
                 await asyncio.sleep((retry.defer_score or 0) / 1000)
             except Exception:
-                logger.exception("job %s (%s) failed", job_id, kind)
+                logger.exception("job %s (%s) failed", job_id, function.name)
                 return
 
-    async def _purge_periodically(self) -> None:
+    async def _run_cron(self, cron_job: CronJob) -> None:
+        # The object is this runner's own (registry.cron_jobs() makes new ones): arq's
+        # calculate_next keeps the next run on it. Times are local, as arq's worker takes them.
         while True:
-            await asyncio.sleep(PURGE_INTERVAL.total_seconds())
+            cron_job.calculate_next(datetime.now().astimezone())
+            if cron_job.next_run is None:
+                return
+            await asyncio.sleep((cron_job.next_run - datetime.now().astimezone()).total_seconds())
             try:
-                await purge_expired(self._ctx)
+                async with asyncio.timeout(cron_job.timeout_s):
+                    await cron_job.coroutine({**self._ctx, "job_try": 1})
             except Exception:
-                # The next round tries again; the API keeps serving meanwhile.
-                logger.exception("purging expired rows failed")
+                # The next run tries again; the API keeps serving meanwhile.
+                logger.exception("cron job %s failed", cron_job.name)
 
     async def drain(self) -> None:
         """Run the jobs committed so far and wait for them (used at shutdown and by tests)."""
@@ -79,7 +109,7 @@ class InProcessJobs(JobQueue):
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def close(self) -> None:
-        if self._purging is not None:
-            self._purging.cancel()
-            await asyncio.gather(self._purging, return_exceptions=True)
+        for cron_task in self._crons:
+            cron_task.cancel()
+        await asyncio.gather(*self._crons, return_exceptions=True)
         await self.drain()

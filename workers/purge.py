@@ -14,9 +14,6 @@ from settings import Settings
 
 logger = logging.getLogger(__name__)
 
-# How often the API process purges when it runs jobs itself (the arq worker: on every hour).
-PURGE_INTERVAL = timedelta(hours=1)
-
 
 async def purge_expired(ctx: dict[str, Any]) -> dict[str, int]:
     """Job: delete expired idempotency records, old notifications and old finished jobs.

@@ -8,26 +8,13 @@ runs once Redis takes it, never with a job nobody will run.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import jobs, outbox
 from observability.metrics import JOBS_QUEUED
-from workers.reports import build_trade_report
-from workers.welcome import send_welcome
-
-JobFunction = Callable[..., Awaitable[None]]
-
-# Every job the API enqueues, under the name arq knows it by.
-FUNCTIONS: dict[str, JobFunction] = {
-    "build_trade_report": build_trade_report,
-    "send_welcome": send_welcome,
-}
-# Jobs users poll with `job(id)`: each gets a record in the jobs table, and takes its id. The
-# others take the user's id; their outcome is their own rows (a welcome's `sent_at`).
-RECORDED = frozenset({"build_trade_report"})
+from workers.registry import JOBS
 
 
 class Outbox(Protocol):
@@ -45,15 +32,15 @@ class JobQueue:
         self._sessions = sessions
         self.outbox: Outbox | None = None  # the relay, once it is built
 
-    async def enqueue(self, kind: str, *, user_id: int) -> str:
-        """Start job `kind` for this user in the background; returns the job's id."""
+    async def enqueue(self, kind: str, /, **arguments: Any) -> str:
+        """Start job `kind` in the background, called with these arguments; returns its id."""
         async with self._sessions.begin() as session:
-            job_id = await add_job(session, kind, user_id)
+            job_id = await add_job(session, kind, **arguments)
         if self.outbox is not None:
             self.outbox.wake()
         return job_id
 
-    async def dispatch(self, kind: str, job_id: str, argument: str | int) -> None:
+    async def dispatch(self, kind: str, job_id: str, arguments: dict[str, Any]) -> None:
         """Hand a committed job to whatever runs it; raises if it could not be handed over."""
         raise NotImplementedError
 
@@ -67,15 +54,22 @@ class JobQueue:
         """At shutdown: finish what this process runs, release connections."""
 
 
-async def add_job(session: AsyncSession, kind: str, user_id: int) -> str:
-    """In the caller's transaction: the job's record (if it has one) and its outbox message."""
-    if kind not in FUNCTIONS:
+async def add_job(session: AsyncSession, kind: str, /, **arguments: Any) -> str:
+    """In the caller's transaction: the job's record (if it has one) and its outbox message.
+
+    The arguments are JSON values: they are stored, in the outbox and in the job's record.
+    """
+    if (registered := JOBS.get(kind)) is None:
         raise ValueError(f"unknown job {kind!r}")
-    if kind in RECORDED:
-        job_id = await jobs.create_job(session, kind=kind, user_id=user_id)
-        argument: str | int = job_id
+    if registered.recorded:
+        # The record stores the whole call, so that recovery can hand it on again (a Redis that
+        # restarted without its data); its user is the one who may read it with `job(id)`.
+        if not isinstance(owner := arguments.get("user_id"), int):
+            raise ValueError(f"job {kind!r} has a record, which needs the user_id it belongs to")
+        job_id = await jobs.create_job(session, kind=kind, user_id=owner, arguments=arguments)
     else:
-        job_id, argument = uuid.uuid4().hex, user_id
-    await outbox.add(session, outbox.JOB, {"kind": kind, "job_id": job_id, "argument": argument})
+        job_id = uuid.uuid4().hex
+    message = {"kind": kind, "job_id": job_id, "arguments": arguments}
+    await outbox.add(session, outbox.JOB, message)
     JOBS_QUEUED.labels(kind).inc()
     return job_id

@@ -72,8 +72,11 @@ async def compute_trade_report(session: AsyncSession, user_id: int) -> dict[str,
     }
 
 
-async def build_trade_report(ctx: dict[str, Any], job_id: str) -> None:
-    """Job: compute the report of the job's user and store it on the job record.
+# Keyword-only: earlier releases passed the job's id by position. Such a call, left in Redis by
+# an upgrade, fails at once instead of reading the id as a user's; recovery hands the job on
+# again, with the arguments its record keeps, once arq forgets the failure (`keep_result`).
+async def build_trade_report(ctx: dict[str, Any], *, user_id: int) -> None:
+    """Job: compute the user's report and store it on the job's record (ctx['job_id']).
 
     Safe to run twice (queues deliver at least once): a finished job is left as it is. Transient
     failures are retried with backoff; the record says failed only when no try is left, since
@@ -81,12 +84,11 @@ async def build_trade_report(ctx: dict[str, Any], job_id: str) -> None:
     """
     sessions: async_sessionmaker[AsyncSession] = ctx["sessions"]
     settings: Settings = ctx["settings"]
+    job_id: str = ctx["job_id"]
     try:
         async with sessions.begin() as session:
-            job = await jobs.start_job(session, job_id, job_try=ctx.get("job_try", 1))
-            if job is None:
+            if await jobs.start_job(session, job_id, job_try=ctx.get("job_try", 1)) is None:
                 return
-            user_id = job.user_id
         async with asyncio.timeout(settings.job_timeout_seconds), sessions() as session:
             report = await compute_trade_report(session, user_id)
         async with sessions.begin() as session:

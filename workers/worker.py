@@ -8,7 +8,6 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from arq import cron, func
 from arq.connections import RedisSettings
 from arq.cron import CronJob
 from arq.typing import StartupShutdown, WorkerCoroutine
@@ -21,19 +20,14 @@ from db.engine import create_engine, create_session_factory, engine_options
 from observability import heartbeat
 from settings import Settings, get_settings
 from startup import exit_on_problem
-from workers import abandoned, reports, welcome
+from workers import abandoned, registry, reports
 from workers.outage import REDIS_DOWN
-from workers.purge import purge_expired
-from workers.reports import build_trade_report
-from workers.welcome import DatabaseSender, send_welcome
+from workers.welcome import DatabaseSender
 
 logger = logging.getLogger(__name__)
 # Read when arq imports WorkerSettings (`python -m workers` imports this package first): a bad
 # setting ends the process here, in one line.
 _settings = exit_on_problem(get_settings)
-# arq's own time limit comes this much after a job's, so the job's fires first and its record
-# says it timed out (arq cancelling it would leave the record in progress).
-_TIMEOUT_MARGIN_SECONDS = 10
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -86,20 +80,11 @@ class WorkerSettings:
     redis_settings = (
         RedisSettings.from_dsn(_settings.redis_url) if _settings.redis_url else RedisSettings()
     )
-    functions: Sequence[WorkerCoroutine | Function] = (
-        func(
-            build_trade_report,
-            max_tries=reports.MAX_TRIES,
-            timeout=_settings.job_timeout_seconds + _TIMEOUT_MARGIN_SECONDS,
-        ),
-        func(
-            send_welcome,
-            max_tries=welcome.MAX_TRIES,
-            timeout=welcome.TIMEOUT_SECONDS + _TIMEOUT_MARGIN_SECONDS,
-        ),
-    )
-    # On the hour. One try: a failed purge is made good by the next one.
-    cron_jobs: Sequence[CronJob] | None = (cron(purge_expired, minute=0, max_tries=1),)
+    # The registry's jobs and cron jobs, which the API process runs itself without Redis. The
+    # CronJob objects are shared by every worker built from this class in one process (arq keeps
+    # a cron job's next run on them).
+    functions: Sequence[WorkerCoroutine | Function] = registry.functions(_settings)
+    cron_jobs: Sequence[CronJob] | None = registry.cron_jobs()
     on_startup: StartupShutdown | None = startup
     on_shutdown: StartupShutdown | None = shutdown
     # Each running job is claimed by its worker, so that live workers run it again if that

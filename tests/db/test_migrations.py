@@ -6,16 +6,17 @@ import asyncio
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, text
+from sqlalchemy import JSON, Connection, column, insert, select, table, text
 
 from db.engine import create_engine
 from db.models import Base
+from db.types import UTCDateTime, utcnow
 from tests.databases import (
     PostgresTemplate,
     alembic_config,
@@ -92,3 +93,89 @@ def test_migration_files_are_dated() -> None:
         date, _, rest = name.partition("-")
         assert len(date) == len("2026_11_28_1200") and date[:4].isdigit(), name
         assert rest.endswith(".py")
+
+
+def _change(url: str, work: Callable[[Connection], T]) -> T:
+    async def run() -> T:
+        engine = create_engine(url)
+        async with engine.begin() as conn:
+            result = await conn.run_sync(work)
+        await engine.dispose()
+        return result
+
+    return asyncio.run(run())
+
+
+# The tables as the job arguments migration finds them.
+_users = table("users", column("id"), column("email"), column("name"), column("password_hash"))
+_jobs = table(
+    "jobs",
+    column("id"),
+    column("kind"),
+    column("user_id"),
+    column("status"),
+    column("enqueued_at", UTCDateTime()),
+    column("arguments", JSON()),
+)
+_outbox = table(
+    "outbox",
+    column("id"),
+    column("topic"),
+    column("payload", JSON()),
+    column("created_at", UTCDateTime()),
+)
+BEFORE_JOB_ARGUMENTS = "da7a0e5a0013"
+
+
+def test_job_arguments_migration_keeps_the_jobs_waiting_in_the_outbox(empty_database: str) -> None:
+    """Recorded jobs get their call ({"user_id": ...}), and the outbox's job messages go from
+    {"argument": the record's id, or a welcome's user id} to {"arguments": ...}, and back."""
+    config = alembic_config(empty_database)
+    command.upgrade(config, BEFORE_JOB_ARGUMENTS)
+    report, gone, welcome = "report-job", "gone-job", "welcome-job"
+
+    def before(conn: Connection) -> int:
+        user_id: int = conn.execute(
+            insert(_users)
+            .values(email="a@example.com", name="A", password_hash="x")
+            .returning(_users.c.id)
+        ).scalar_one()
+        row = {"kind": "build_trade_report", "user_id": user_id, "status": "queued"}
+        conn.execute(insert(_jobs).values(id=report, enqueued_at=utcnow(), **row))
+        conn.execute(
+            insert(_outbox),
+            [
+                {"topic": "job", "payload": payload, "created_at": utcnow()}
+                for payload in (
+                    {"kind": "build_trade_report", "job_id": report, "argument": report},
+                    {"kind": "build_trade_report", "job_id": gone, "argument": gone},
+                    {"kind": "send_welcome", "job_id": welcome, "argument": user_id},
+                )
+            ],
+        )
+        return user_id
+
+    def messages(conn: Connection) -> list[dict[str, Any]]:
+        query = select(_outbox.c.payload).where(_outbox.c.topic == "job").order_by(_outbox.c.id)
+        return [row.payload for row in conn.execute(query)]
+
+    def arguments(conn: Connection) -> list[tuple[str, Any]]:
+        return [
+            (row.id, row.arguments) for row in conn.execute(select(_jobs.c.id, _jobs.c.arguments))
+        ]
+
+    user_id = _change(empty_database, before)
+    command.upgrade(config, "head")
+
+    assert _inspect(empty_database, arguments) == [(report, {"user_id": user_id})]
+    # The record of the second report went with its account: nothing is left to run.
+    assert _inspect(empty_database, messages) == [
+        {"kind": "build_trade_report", "job_id": report, "arguments": {"user_id": user_id}},
+        {"kind": "send_welcome", "job_id": welcome, "arguments": {"user_id": user_id}},
+    ]
+
+    command.downgrade(config, BEFORE_JOB_ARGUMENTS)
+    assert _inspect(empty_database, messages) == [
+        {"kind": "build_trade_report", "job_id": report, "argument": report},
+        {"kind": "send_welcome", "job_id": welcome, "argument": user_id},
+    ]

@@ -90,7 +90,7 @@ async def test_report_is_queued_in_redis_and_completed_by_the_worker(
     redis = await create_pool(RedisSettings.from_dsn(redis_url))
     try:
         assert await ArqJob(job_id, redis).status() is ArqStatus.queued
-        assert await redis.enqueue_job("build_trade_report", job_id, _job_id=job_id) is None
+        assert await redis.enqueue_job("build_trade_report", _job_id=job_id, user_id=1) is None
     finally:
         await redis.aclose()
     assert (await read_job(api, token, job_id))["status"] == "QUEUED"
@@ -202,7 +202,7 @@ async def test_a_job_redis_lost_is_queued_again_and_runs_once(
     api: Api, services: Services, settings: Settings, redis_url: str
 ) -> None:
     """Redis restarted without its data: the record, still queued, is handed to arq again."""
-    _, token = await api.signup("alice@example.com", "Alice")
+    user_id, token = await api.signup("alice@example.com", "Alice")
     job_id = await request_report(api, token)
     await services.relay.deliver()
     async with Redis.from_url(redis_url) as redis:
@@ -219,6 +219,10 @@ async def test_a_job_redis_lost_is_queued_again_and_runs_once(
         await services.jobs.recover()  # twice: arq drops the second
         assert await ArqJob(job_id, pool).status() is ArqStatus.queued
         assert await pool.zcard(default_queue_name) == 1
+        # Called as it was first: with the arguments its record keeps.
+        info = await ArqJob(job_id, pool).info()
+        assert info is not None
+        assert (info.args, info.kwargs) == ((), {"user_id": user_id})
     finally:
         await pool.aclose()
     worker = await run_worker(settings)

@@ -34,7 +34,9 @@ def settings(database_url: str) -> Settings:
 
 async def new_report_job(services: Services, user_id: int) -> str:
     async with services.sessions.begin() as session:
-        return await jobs.create_job(session, kind="build_trade_report", user_id=user_id)
+        return await jobs.create_job(
+            session, kind="build_trade_report", user_id=user_id, arguments={"user_id": user_id}
+        )
 
 
 async def job_record(services: Services, job_id: str) -> Job:
@@ -53,10 +55,10 @@ async def test_report_job_run_twice_does_its_work_once(api: Api, services: Servi
     job_id = await new_report_job(services, user_id)
     ctx = job_context(services, job_id=job_id)
 
-    await build_trade_report(ctx, job_id)
+    await build_trade_report(ctx, user_id=user_id)
     first = await job_record(services, job_id)
     await added(api, token, [trade("ETH")])  # would change the report, were it computed again
-    await build_trade_report(ctx, job_id)
+    await build_trade_report(ctx, user_id=user_id)
     second = await job_record(services, job_id)
 
     assert (second.status, second.tries) == ("complete", 1)
@@ -86,9 +88,11 @@ async def test_two_runs_at_once_write_the_first_result_only(
         return report
 
     monkeypatch.setattr(workers.reports, "compute_trade_report", first_run_stalls)
-    first = asyncio.create_task(build_trade_report(job_context(services, job_try=1), job_id))
+    first = asyncio.create_task(
+        build_trade_report(job_context(services, job_id=job_id, job_try=1), user_id=user_id)
+    )
     await stalled.wait()
-    await build_trade_report(job_context(services, job_try=2), job_id)
+    await build_trade_report(job_context(services, job_id=job_id, job_try=2), user_id=user_id)
     kept = await job_record(services, job_id)
     wake.set()
     await first
@@ -137,7 +141,7 @@ async def test_concurrent_welcomes_for_one_user_record_one(
     queue = InProcessJobs(settings, services.sessions, sender=sender)
     # As a relay hands them on: three deliveries of one welcome job.
     for _ in range(3):
-        await queue.dispatch("send_welcome", "welcome-job", user_id)
+        await queue.dispatch("send_welcome", "welcome-job", {"user_id": user_id})
     await queue.close()
 
     [welcome] = await all_rows(services, Notification)
@@ -198,7 +202,7 @@ async def test_in_process_retries_a_failing_sender(services: Services, settings:
     [user_id] = await insert_users(services, 1)
     sender = FlakySender(failures=2)
     queue = InProcessJobs(settings, services.sessions, sender=sender)
-    await queue.dispatch("send_welcome", "welcome-job", user_id)
+    await queue.dispatch("send_welcome", "welcome-job", {"user_id": user_id})
     await queue.close()
 
     [welcome] = await all_rows(services, Notification)
@@ -225,6 +229,7 @@ async def test_purge_deletes_expired_rows_and_keeps_recent_ones(
             "id": job_id,
             "kind": "build_trade_report",
             "user_id": user_id,
+            "arguments": {"user_id": user_id},
             "status": status,
             "enqueued_at": old_job - timedelta(minutes=1),
             "finished_at": finished_at,

@@ -40,6 +40,7 @@ async def seed_jobs(services: Services) -> int:
             "id": job_id,
             "kind": "build_trade_report",
             "user_id": user_id,
+            "arguments": {"user_id": user_id},
             "status": status,
             "tries": tries,
             "error": error,

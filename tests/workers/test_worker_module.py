@@ -6,11 +6,7 @@ import json
 import subprocess
 import sys
 
-from arq.worker import Function
-
 from tests.databases import ROOT
-from workers import WorkerSettings
-from workers.queue import FUNCTIONS
 
 PROBE = """
 import json, sys
@@ -28,12 +24,3 @@ def test_worker_imports_neither_resolvers_nor_main() -> None:
     loaded = set(json.loads(result.stdout))
     assert "workers" in loaded and "db" in loaded
     assert loaded.isdisjoint({"resolvers", "main", "schema", "strawberry", "fastapi"})
-
-
-def test_worker_runs_every_job_the_api_enqueues_with_its_limits() -> None:
-    functions = [f for f in WorkerSettings.functions if isinstance(f, Function)]
-    assert sorted(f.name for f in functions) == sorted(FUNCTIONS)
-    for function in functions:
-        assert function.max_tries is not None and function.max_tries > 1, function
-        assert function.timeout_s, function
-    assert [job.name for job in WorkerSettings.cron_jobs or ()] == ["cron:purge_expired"]
