@@ -31,6 +31,7 @@ from auth.identity import token_from
 from auth.tokens import Claims, read_token
 from cache.codec import RAW
 from cache.lru import ByteLRU
+from compat.strawberry import graphql_core_schema
 from db import data_versions
 from db.engine import is_lost_connection
 from fastpath.compiler import NotCompilable, Statement, compile_query, viewer_query
@@ -55,7 +56,7 @@ class CompiledQueries:
     def __init__(self, app: ASGIApp, *, schema: TradingSchema, settings: Settings) -> None:
         self.app = app
         self.settings = settings
-        self.graphql_schema = schema._schema
+        self.graphql_schema = graphql_core_schema(schema)
         self.documents = schema.documents
         self.dialect = POSTGRESQL if settings.database_url.startswith("postgresql") else SQLITE
         # For cached answers: the session check, and the data versions the cache key embeds.

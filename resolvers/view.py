@@ -9,36 +9,33 @@ from functools import partial
 from json import JSONDecodeError
 from typing import Any, cast
 
-# The exception type Strawberry raises for HTTP-level refusals (from its cross-web helper).
-from cross_web import AsyncHTTPRequestAdapter
-from cross_web import HTTPException as StrawberryHTTPException
+import strawberry
 from fastapi import Depends, HTTPException, Request, Response, status
 from fastapi.responses import HTMLResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
-from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
-from strawberry.http.async_base_view import AsyncBaseHTTPView
-from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
-from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-)
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
-    ConnectionInitMessage,
-    SubscribeMessage,
-)
-from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
-from strawberry.subscriptions.protocols.graphql_ws.types import (
-    ConnectionInitMessage as LegacyConnectionInitMessage,
-)
-from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 from strawberry.types import ExecutionResult
-from strawberry.types.unset import UNSET, UnsetType
 
 from auth.identity import SESSION_REFUSED, InvalidToken, clear_cookie, signed_in, token_is_cookie
+from compat.strawberry import (
+    ASGIWebSocketAdapter,
+    AsyncBaseHTTPView,
+    AsyncHTTPRequestAdapter,
+    BaseGraphQLTransportWSHandler,
+    BaseGraphQLWSHandler,
+    ConnectionInitMessage,
+    LegacyConnectionInitMessage,
+    NonJsonMessageReceived,
+    NonTextMessageReceived,
+    StartMessage,
+    StrawberryHTTPException,
+    SubscribeMessage,
+    UnsetType,
+    refuses_mutation,
+)
 from events.broadcast import LiveSocket
 from observability.metrics import WS_CONNECTIONS
 from resolvers.context import Context, get_context
@@ -168,7 +165,7 @@ class GraphQLView(GraphQLRouter[Context, None]):
     graphql_ws_handler_class = LegacyWSHandler
     websocket_adapter_class = SizedWebSocketAdapter
 
-    def __init__(self, schema: BaseSchema, settings: Settings) -> None:
+    def __init__(self, schema: strawberry.Schema, settings: Settings) -> None:
         # A WebSocket message is held to the HTTP body limit.
         self.max_message_bytes = settings.max_body_bytes
         self.max_sockets_per_user = settings.ws_max_sockets_per_user
@@ -189,7 +186,9 @@ class GraphQLView(GraphQLRouter[Context, None]):
             dependencies=[Depends(require_preflight)],
         )
 
-    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+    async def run(
+        self, request: Any, context: Any = strawberry.UNSET, root_value: Any = strawberry.UNSET
+    ) -> Any:
         """Strawberry answers its own HTTP refusals (malformed bodies, no query) in plain text:
         raised again as HTTPException, the app's handler gives them the REST error body."""
         try:
@@ -240,7 +239,7 @@ class GraphQLView(GraphQLRouter[Context, None]):
                 request, request_adapter, sub_response, context, root_value, request_data
             )
         except StrawberryHTTPException as error:
-            if error.reason == "mutations are not allowed when using GET":
+            if refuses_mutation(error):
                 # GraphQL over HTTP: 405, and (HTTP) an Allow header naming what would work.
                 raise HTTPException(
                     status.HTTP_405_METHOD_NOT_ALLOWED,

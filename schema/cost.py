@@ -38,8 +38,8 @@ from graphql import (
     is_list_type,
     is_non_null_type,
 )
-from strawberry.schema.schema_converter import GraphQLCoreConverter
 
+from compat.strawberry import strawberry_field
 from schema.codes import ErrorCode
 from schema.errors import BadUserInput
 from schema.models import MAX_PAGE
@@ -102,7 +102,7 @@ def operation_cost(
 
 
 def price_of(field: GraphQLField) -> Price:
-    definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    definition = strawberry_field(field)
     price = getattr(definition, "metadata", None) or {}
     found = price.get(_PRICE)
     return found if isinstance(found, Price) else DEFAULT_PRICE

@@ -25,9 +25,9 @@ from graphql import (
 )
 from graphql.language import Token
 from strawberry.extensions import DisableIntrospection, SchemaExtension
-from strawberry.schema.schema import validate_document
 
 from cache.lru import ByteLRU
+from compat.strawberry import validate_document
 from schema.codes import ErrorCode
 from schema.document_rules import ShapeLimits, shape_errors
 from settings import Settings

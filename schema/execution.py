@@ -22,8 +22,8 @@ from graphql import (
     visit,
 )
 from graphql.language import Visitor
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from compat.strawberry import StrawberryGraphQLCoreExecutionContext
 from schema.types import Trade
 
 # Fields whose value depends on who asks, beyond admin or not: a selection that reads one is

@@ -16,6 +16,7 @@ from functools import partial
 from graphql import DocumentNode, GraphQLError, Node, OperationType, get_operation_ast
 from strawberry.extensions import SchemaExtension
 
+from compat.strawberry import graphql_core_schema
 from schema.cost import operation_cost, too_complex
 from schema.documents import CheckedDocuments, DocumentCache
 from settings import Settings
@@ -96,7 +97,7 @@ class CostLimiter(SchemaExtension):
         operation = get_operation_ast(document, context.operation_name)
         if operation is None:
             return  # Strawberry says which operation is missing
-        schema = context.schema._schema
+        schema = graphql_core_schema(context.schema)
         variables = context.variables or {}
         cost = operation_cost(schema, document, operation, variables, self.max_cost)
         if cost > self.max_cost:

@@ -10,6 +10,7 @@ import datetime as dt
 import decimal
 from typing import Any
 
+import strawberry
 from graphql import FloatValueNode, GraphQLError, IntValueNode, StringValueNode, ValueNode
 from strawberry.types.scalar import ScalarDefinition
 
@@ -55,21 +56,19 @@ def _parse_datetime_literal(node: ValueNode, _variables: Any = None) -> dt.datet
     raise GraphQLError("DateTime must be an ISO 8601 string")
 
 
-DecimalScalar = ScalarDefinition(
+DecimalScalar = strawberry.scalar(
     name="Decimal",
     description=(
         'Exact decimal number, serialized as a string (e.g. "101.50000000"); never a float.'
     ),
-    specified_by_url=None,
     serialize=lambda value: format(value, "f"),
     parse_value=_parse_decimal,
     parse_literal=_parse_decimal_literal,
 )
 
-DateTimeScalar = ScalarDefinition(
+DateTimeScalar = strawberry.scalar(
     name="DateTime",
     description="Date and time with offset, ISO 8601 (e.g. 2026-11-28T11:28:49.868685+00:00).",
-    specified_by_url=None,
     serialize=dt.datetime.isoformat,
     parse_value=_parse_datetime,
     parse_literal=_parse_datetime_literal,

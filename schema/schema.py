@@ -10,6 +10,7 @@ from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from compat.strawberry import graphql_core_schema
 from observability.graphql import Observe
 from resolvers.context import FreshReadsInMutations
 from resolvers.mutation import Mutation
@@ -65,6 +66,6 @@ def create_schema(settings: Settings) -> TradingSchema:
     )
     built.hide_suggestions = settings.is_production
     # Documents are validated against the schema graphql-core builds for Strawberry.
-    documents.schema = built._schema
+    documents.schema = graphql_core_schema(built)
     built.documents = documents
     return built

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from pydantic import BaseModel
-from strawberry.types.base import get_object_definition
+from strawberry.types import get_object_definition
 
 from schema import inputs, models, types
 

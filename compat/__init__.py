@@ -1,0 +1,1 @@
+"""Adapters to libraries' internals, each behind one module with its own tests."""
