@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -186,3 +187,14 @@ async def redis_url() -> AsyncIterator[str]:
         needed(f"Redis unreachable at {TEST_REDIS_URL}: {error}")
     yield TEST_REDIS_URL
     await _flush_redis(TEST_REDIS_URL)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's `chromium` package (.ci/run installs it) for the browser tests and the browser
+    example; playwright-core downloads nothing."""
+    path = shutil.which("chromium")
+    if path is None:
+        needed("Chromium is needed for the browser tests: apt-get install chromium")
+    assert path is not None
+    return path

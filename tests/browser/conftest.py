@@ -15,20 +15,9 @@ import pytest
 from tests.databases import ROOT
 from tests.node import install_node_tool
 from tests.servers import Server, sqlite_server
-from tests.utils.needs import needed
 
 DRIVER_DIRECTORY = ROOT / "tests" / "browser"
 ARTIFACTS = DRIVER_DIRECTORY / "artifacts"  # git-ignored; CI keeps it
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """Debian's `chromium` package (.ci/run installs it); playwright-core downloads nothing."""
-    path = shutil.which("chromium")
-    if path is None:
-        needed("Chromium is needed for the browser test: apt-get install chromium")
-    assert path is not None
-    return path
 
 
 @pytest.fixture(scope="session")

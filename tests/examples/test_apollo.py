@@ -30,7 +30,6 @@ from tests.conftest import make_settings
 from tests.databases import ROOT, copy_sqlite
 from tests.node import install_node_tool
 from tests.servers import Server, uvicorn_servers
-from tests.utils.needs import needed
 from tests.utils.ports import free_port
 
 EXAMPLES = ROOT / "examples" / "apollo"
@@ -150,14 +149,10 @@ def test_node_reaches_localhost_when_it_resolves_to_ipv6_first(
 
 
 @pytest.fixture(scope="module")
-def chromium() -> str:
-    """Debian's `chromium` package, as for tests/browser/test_live_page.py."""
-    path = shutil.which("chromium")
-    if path is None:
-        needed("Chromium is needed for the browser example: apt-get install chromium")
-    assert path is not None
+def browser(chromium: str) -> str:
+    """Chromium, with playwright-core installed beside the browser tests' driver."""
     install_node_tool(DRIVER.parent, "playwright-core", "the browser example")
-    return path
+    return chromium
 
 
 class _Page(SimpleHTTPRequestHandler):
@@ -216,11 +211,11 @@ def drive(chromium: str, node: str, page: str) -> dict[str, Any]:
 
 
 def test_the_browser_page_on_localhost_signs_in_with_the_cookie_and_gets_its_trade_live(
-    chromium: str, node: str, demo_api: DemoApi, serve_page: Any
+    browser: str, node: str, demo_api: DemoApi, serve_page: Any
 ) -> None:
     page = demo_api.pages[0]
     serve_page(page, demo_api.readme_url)
-    seen = drive(chromium, node, page)
+    seen = drive(browser, node, page)
     assert seen["status"] == "Signed in as Demo Trader", seen
     assert len(seen["recent"]) == 3
     trade_id = re.fullmatch(r"Added trade (\d+)", seen["added"])
@@ -231,14 +226,14 @@ def test_the_browser_page_on_localhost_signs_in_with_the_cookie_and_gets_its_tra
 
 
 def test_a_page_on_localhost_calling_127_0_0_1_is_told_why_it_cannot_sign_in(
-    chromium: str, node: str, demo_api: DemoApi, serve_page: Any
+    browser: str, node: str, demo_api: DemoApi, serve_page: Any
 ) -> None:
     """Another host is another site: the browser would drop the SameSite=Lax cookie, so the
     sign-in says so instead of a 204 followed by UNAUTHENTICATED and a 4403 socket."""
     page = demo_api.pages[1]
     api = demo_api.server.base_url  # http://127.0.0.1:<port>
     serve_page(page, api)
-    seen = drive(chromium, node, page)
+    seen = drive(browser, node, page)
     assert seen["status"] == (
         f"Sign-in failed: {COOKIE_ACROSS_SITES} (page: {page}, API: {api})"
     ), seen
@@ -250,11 +245,11 @@ def test_a_page_on_localhost_calling_127_0_0_1_is_told_why_it_cannot_sign_in(
 
 
 def test_a_page_whose_origin_is_not_in_cors_origins_is_told_where_to_look(
-    chromium: str, node: str, demo_api: DemoApi, serve_page: Any
+    browser: str, node: str, demo_api: DemoApi, serve_page: Any
 ) -> None:
     page = f"http://localhost:{free_port()}"
     serve_page(page, demo_api.readme_url)
-    seen = drive(chromium, node, page)
+    seen = drive(browser, node, page)
     assert seen["status"] == (
         f"Sign-in failed: is the API running at {demo_api.readme_url}, "
         f"with {page} in its CORS_ORIGINS?"
