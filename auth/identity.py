@@ -65,12 +65,12 @@ async def signed_in(services: Services, token: str | None) -> SignedIn | None:
     if claims is None:
         raise InvalidToken
     async with services.sessions() as session:
-        found = await sessions.session_user(session, claims.user_id, claims.session_id)
+        found = await sessions.session_user(
+            session, claims.user_id, claims.version, claims.session_id
+        )
     if found is None:
         raise InvalidToken
     user = found.user
-    if found.revoked or found.token_version != claims.version or not user.is_active:
-        raise InvalidToken
     record.set_viewer(user.id)  # for this request's log line
     return SignedIn(user, claims, found.versions)
 

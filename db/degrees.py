@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Degree
 from db.records import DegreeRecord
+from rules.orderings import oldest_first
 
 _COLUMNS = (Degree.id, Degree.user_id, Degree.name, Degree.created_at)
 
@@ -17,7 +18,7 @@ async def degrees_for_users(
     session: AsyncSession, user_ids: Sequence[int]
 ) -> dict[int, list[DegreeRecord]]:
     degrees: dict[int, list[DegreeRecord]] = {user_id: [] for user_id in user_ids}
-    query = select(*_COLUMNS).where(Degree.user_id.in_(user_ids)).order_by(Degree.id)
+    query = select(*_COLUMNS).where(Degree.user_id.in_(user_ids)).order_by(oldest_first(Degree.id))
     for row in await session.execute(query):
         degrees[row.user_id].append(DegreeRecord(*row))
     return degrees

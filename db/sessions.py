@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import ColumnElement, and_, exists, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,24 +15,38 @@ from db.records import UserRecord
 from db.users import user_columns_select
 
 
+def session_is_valid(
+    user_id: ColumnElement[int], token_version: ColumnElement[int], session_id: ColumnElement[str]
+) -> ColumnElement[bool]:
+    """When a token's session is valid, as one SQL predicate: the token's version is the user's
+    current one (no logout-all since it was issued), this session was not logged out, and the
+    user is active. The general path's check (`session_user`) and the compiled path's viewer
+    CTE (fastpath/) both use it; the arguments are bound parameters or columns."""
+    return and_(
+        User.id == user_id,
+        User.token_version == token_version,
+        User.is_active,
+        ~exists().where(RevokedToken.jti == session_id),
+    )
+
+
 @dataclass(frozen=True)
 class SessionUser:
     user: UserRecord
-    token_version: int
-    revoked: bool  # this session was logged out
     # The data versions the request reads the cache with: fetched here, in the statement the
     # request sends anyway, so they are at least as new as any commit the request can see.
     versions: data_versions.Versions
 
 
-async def session_user(session: AsyncSession, user_id: int, session_id: str) -> SessionUser | None:
-    """The user, their token version, whether this session was logged out, and the data
-    versions: one statement."""
-    revoked = exists().where(RevokedToken.jti == session_id).label("revoked")
+async def session_user(
+    session: AsyncSession, user_id: int, token_version: int, session_id: str
+) -> SessionUser | None:
+    """The user while the session is valid (rules.sessions), with the data versions: one
+    statement. None when the token names no valid session."""
     query = (
         user_columns_select()
-        .add_columns(User.token_version, revoked, *data_versions.columns())
-        .where(User.id == user_id)
+        .add_columns(*data_versions.columns())
+        .where(session_is_valid(literal(user_id), literal(token_version), literal(session_id)))
     )
     row = (await session.execute(query)).one_or_none()
     if row is None:
@@ -40,8 +54,6 @@ async def session_user(session: AsyncSession, user_id: int, session_id: str) -> 
     values = row._mapping
     return SessionUser(
         UserRecord(**{field.name: values[field.name] for field in fields(UserRecord)}),
-        values["token_version"],
-        bool(values["revoked"]),
         data_versions.from_mapping(values),
     )
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Trade
 from db.records import TradeRecord
+from rules.orderings import trades_newest_first
 
 COLUMNS = (
     Trade.id,
@@ -48,7 +49,9 @@ async def trade_page(
         query = query.where(Trade.side == side)
     if user_id is not None:
         query = query.where(Trade.user_id == user_id)
-    rows = await session.execute(query.order_by(Trade.id.desc()).limit(limit).offset(offset))
+    rows = await session.execute(
+        query.order_by(trades_newest_first(Trade.id)).limit(limit).offset(offset)
+    )
     return [record(row) for row in rows]
 
 
@@ -57,7 +60,9 @@ async def trade_pages_for_users(
 ) -> dict[int, list[TradeRecord]]:
     """One page of trades per user, in one statement (a window function over the users)."""
     rank = (
-        func.row_number().over(partition_by=Trade.user_id, order_by=Trade.id.desc()).label("rank")
+        func.row_number()
+        .over(partition_by=Trade.user_id, order_by=trades_newest_first(Trade.id))
+        .label("rank")
     )
     ranked = select(*COLUMNS, rank).where(Trade.user_id.in_(user_ids)).subquery()
     query = (

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Role, User
 from db.records import UserRecord
+from rules.orderings import oldest_first
 
 _COLUMNS = (
     User.id,
@@ -37,7 +38,7 @@ async def users_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[UserRe
 
 async def user_page(session: AsyncSession, limit: int, offset: int) -> list[UserRecord]:
     rows = await session.execute(
-        user_columns_select().order_by(User.id).limit(limit).offset(offset)
+        user_columns_select().order_by(oldest_first(User.id)).limit(limit).offset(offset)
     )
     return [_record(row) for row in rows]
 

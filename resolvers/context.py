@@ -16,6 +16,7 @@ from auth.tokens import Claims
 from cache.reads import CachedReads
 from db.records import UserRecord
 from resolvers.dataloaders import Loaders
+from rules.emails import sees_every_email
 from schema.errors import Unauthenticated
 from services import Services
 
@@ -37,7 +38,7 @@ class Context(BaseContext):
 
     @property
     def sees_all_emails(self) -> bool:
-        return self.viewer is not None and self.viewer.is_admin
+        return sees_every_email(self.viewer)
 
     def refresh_loaders(self) -> None:
         """Forget what this context loaded: a socket lives long, its events must not read stale."""
@@ -82,7 +83,7 @@ async def get_context(connection: HTTPConnection) -> Context:
 
 
 def loaders_for(reads: CachedReads, viewer: UserRecord | None) -> Loaders:
-    loaders = Loaders(reads, see_emails=viewer is not None and viewer.is_admin)
+    loaders = Loaders(reads, see_emails=sees_every_email(viewer))
     if viewer is not None:
         loaders.user_by_id.prime(viewer.id, viewer)
     return loaders

@@ -34,5 +34,5 @@ def sees_email_sql(
     viewer_is_admin: ColumnElement[bool],
     owner_id: ColumnElement[int],
 ) -> ColumnElement[bool]:
-    """The rule in SQL, over the signed-in viewer's columns (see rules.sessions)."""
+    """The rule in SQL, over the signed-in viewer's columns (the compiled path's session check)."""
     return or_(owner_id == viewer_id, viewer_is_admin)

@@ -17,27 +17,36 @@ from typing import Any
 from graphql import (
     DocumentNode,
     FieldNode,
+    GraphQLSchema,
     OperationType,
+    TypeInfo,
+    TypeInfoVisitor,
+    get_named_type,
     print_ast,
     visit,
 )
 from graphql.language import Visitor
 
 from compat.strawberry import StrawberryGraphQLCoreExecutionContext
+from rules.emails import VIEWER_DEPENDENT_FIELDS, sees_every_email
 from schema.types import Trade
 
-# Fields whose value depends on who asks, beyond admin or not: a selection that reads one is
-# shared only among subscriptions of the same viewer.
-VIEWER_DEPENDENT_FIELDS = frozenset({"email"})
 
+def reads_viewer_dependent_field(schema: GraphQLSchema, document: DocumentNode) -> bool:
+    """Whether the document selects a field whose value depends on who asks beyond admin or
+    not (rules.emails): such a selection is shared only among one viewer's subscriptions."""
+    type_info = TypeInfo(schema)
+    found = False
 
-class _FieldNames(Visitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: set[str] = set()
+    class Fields(Visitor):
+        def enter_field(self, node: FieldNode, *_: Any) -> None:
+            nonlocal found
+            parent = type_info.get_parent_type()
+            if parent is not None:
+                found |= (get_named_type(parent).name, node.name.value) in VIEWER_DEPENDENT_FIELDS
 
-    def enter_field(self, node: FieldNode, *_: Any) -> None:
-        self.names.add(node.name.value)
+    visit(document, TypeInfoVisitor(type_info, Fields()))
+    return found
 
 
 class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -71,14 +80,13 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         if self.operation.operation is not OperationType.SUBSCRIPTION:
             return None
         document = DocumentNode(definitions=(self.operation, *self.fragment_definitions.values()))
-        names = _FieldNames()
-        visit(document, names)
         viewer = self.context_value.viewer
+        per_viewer = viewer is not None and reads_viewer_dependent_field(self.schema, document)
         return (
             print_ast(document),
             json.dumps(self.variable_values.coerced, sort_keys=True, default=str),
-            viewer is not None and viewer.is_admin,
-            viewer.id if viewer is not None and names.names & VIEWER_DEPENDENT_FIELDS else None,
+            sees_every_email(viewer),
+            viewer.id if per_viewer else None,
         )
 
 

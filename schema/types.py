@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from db.records import DegreeRecord, JobSummary, TradeRecord, UserRecord
+from rules.emails import sees_email
 from schema.enums import DegreeName, JobStatus, Side
 from schema.models import Page
 from schema.validation import validated
@@ -51,12 +52,10 @@ class User:
     )
     def email(self, info: strawberry.Info[Context, None]) -> str | None:
         viewer = info.context.viewer
-        if viewer is None:
+        if viewer is None or not sees_email(viewer, self.id):
             return None
-        if viewer.id == self.id:
-            # From the session, not the record: records cached for non-admins carry no email.
-            return viewer.email
-        return self.private_email if viewer.is_admin else None
+        # Their own from the session, not the record: records cached for non-admins have none.
+        return viewer.email if viewer.id == self.id else self.private_email
 
     @strawberry.field
     async def degrees(self, info: strawberry.Info[Context, None]) -> list[Degree]:
