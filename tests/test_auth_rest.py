@@ -21,8 +21,9 @@ from main import create_app
 from schema.models import MAX_PASSWORD_LENGTH
 from services import Services
 from settings import Settings
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, make_settings
-from tests.databases import sqlite_url
+from tests.utils.api import Api
+from tests.utils.databases import sqlite_url
+from tests.utils.settings import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings
 
 PASSWORD = "trade-secret-1"
 ALLOWED_ORIGIN = "http://app.example"  # the origin make_settings configures

@@ -13,8 +13,9 @@ import jwt
 import pytest
 
 from auth.tokens import ALGORITHM, key_id
-from tests.conftest import TEST_SECRET, make_settings, serve
 from tests.test_auth_rest import parse_set_cookie
+from tests.utils.app import serve
+from tests.utils.settings import TEST_SECRET, make_settings
 
 PASSWORD = "trade-secret-1"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"

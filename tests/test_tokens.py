@@ -20,7 +20,9 @@ from sqlalchemy import update
 from auth.tokens import key_id
 from db.models import User
 from services import Services
-from tests.conftest import TEST_SECRET, Api, error_codes, make_settings, serve
+from tests.utils.api import Api, error_codes
+from tests.utils.app import serve
+from tests.utils.settings import TEST_SECRET, make_settings
 
 PASSWORD = "trade-secret-1"
 AUDIENCE = "trading-api"

@@ -16,7 +16,9 @@ from redis.asyncio import Redis
 
 from services import Services
 from settings import Settings
-from tests.conftest import Api, make_settings, serve
+from tests.utils.api import Api
+from tests.utils.app import serve
+from tests.utils.settings import make_settings
 
 USERS = "{ users(limit: 100) { id name email } }"
 USER = "query($id: Int!) { user(id: $id) { id name email degrees { name } trades { id } } }"

@@ -17,8 +17,10 @@ import pytest
 
 from services import Services
 from settings import Settings
-from tests.conftest import Api, make_settings, serve
+from tests.utils.api import Api
+from tests.utils.app import serve
 from tests.utils.redis_server import RedisServer
+from tests.utils.settings import make_settings
 
 USER = "query($id: Int!) { user(id: $id) { id name degrees { name } trades { id } } }"
 USERS = "{ users(limit: 100) { id name } }"

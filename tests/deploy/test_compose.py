@@ -11,8 +11,8 @@ import pytest
 import yaml  # type: ignore[import-untyped]  # PyYAML comes with uvicorn[standard], untyped
 
 from settings import Settings
-from tests.databases import ROOT
 from tests.deploy.dockerfile import MissingVariable, interpolate, parse
+from tests.utils.databases import ROOT
 
 APP_SERVICES = ("migrate", "api", "worker")
 VARIABLES = {"JWT_SECRET": "a-random-key-of-more-than-32-characters-7Qz", "POSTGRES_PASSWORD": "pw"}

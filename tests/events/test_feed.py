@@ -15,9 +15,11 @@ from events.feed import LiveFeed
 from main import create_app
 from services import Services
 from settings import Settings
-from tests.conftest import Api, make_settings, serve
-from tests.graphql.helpers import added, error_code, trade
 from tests.test_subscriptions import PROTOCOL, _add, _signup, _wait_for_subscribers
+from tests.utils.api import Api
+from tests.utils.app import serve
+from tests.utils.graphql import added, error_code, trade
+from tests.utils.settings import make_settings
 
 SEQS = "{ trades(limit: 100) { id seq } }"
 

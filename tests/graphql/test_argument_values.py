@@ -16,9 +16,10 @@ from sqlalchemy import insert
 from db.models import Trade
 from services import Services
 from settings import Settings
-from tests.conftest import Api, make_settings
-from tests.graphql.conftest import Account
-from tests.graphql.helpers import insert_users, only_error
+from tests.utils.accounts import Account
+from tests.utils.api import Api
+from tests.utils.graphql import insert_users, only_error
+from tests.utils.settings import make_settings
 
 # Besides the admin and Alice.
 USERS = 12

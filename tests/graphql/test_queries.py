@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from db.models import User
 from services import Services
-from tests.conftest import Api
-from tests.graphql.conftest import Account
-from tests.graphql.helpers import (
+from tests.utils.accounts import Account
+from tests.utils.api import Api
+from tests.utils.graphql import (
     ADD_DEGREE,
     TRADE_FIELDS,
     added,

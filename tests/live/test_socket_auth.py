@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from tests.live.conftest import APP_ORIGIN, Live, start_live
+from tests.utils.live import APP_ORIGIN, Live, start_live
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from auth.cross_site import COOKIE_ACROSS_SITES
-from tests.live.conftest import APP_ORIGIN, PASSWORD, Account, Live, start_live
+from tests.utils.live import APP_ORIGIN, PASSWORD, Account, Live, start_live
 
 ATTACKER = "attacker@example.com"
 EVIL = "https://evil.example"

@@ -8,7 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Api, make_settings, serve
+from tests.utils.api import Api
+from tests.utils.app import serve
+from tests.utils.settings import make_settings
 
 INTROSPECTION = "{ __schema { queryType { name } } }"
 NESTED_ANCHOR = (

@@ -9,7 +9,7 @@ from sqlalchemy import func, insert, select
 
 from db.models import Base, User
 from services import Services
-from tests.conftest import Api
+from tests.utils.api import Api
 
 TRADE_FIELDS = "id userId currency side price amount createdAt"
 

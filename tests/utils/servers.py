@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_SECRET
-from tests.databases import ROOT, copy_sqlite
+from tests.utils.databases import ROOT, copy_sqlite
 from tests.utils.ports import free_port
+from tests.utils.settings import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_SECRET
 
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
