@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from db.models import Base
 from services import Services
-from tests.test_tokens import KID, claims_for, encode, hs512, unsigned
+from tests.auth.test_tokens import KID, claims_for, encode, hs512, unsigned
 from tests.utils.accounts import Account, sign_up
 from tests.utils.api import Api
 from tests.utils.settings import TEST_SECRET

@@ -15,7 +15,7 @@ from events.feed import LiveFeed
 from main import create_app
 from services import Services
 from settings import Settings
-from tests.test_subscriptions import PROTOCOL, _add, _signup, _wait_for_subscribers
+from tests.events.test_subscriptions import PROTOCOL, _add, _signup, _wait_for_subscribers
 from tests.utils.api import Api
 from tests.utils.app import serve
 from tests.utils.graphql import added, error_code, trade
