@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from db.models import ADMIN_ROLE_ID, USER_ROLE_ID, User
 from main import create_app
@@ -22,7 +19,9 @@ from schema.models import MAX_PASSWORD_LENGTH
 from services import Services
 from settings import Settings
 from tests.utils.api import Api
+from tests.utils.app import serve
 from tests.utils.databases import sqlite_url
+from tests.utils.graphql import count_rows
 from tests.utils.settings import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings
 
 PASSWORD = "trade-secret-1"
@@ -68,12 +67,6 @@ async def gql(client: httpx.AsyncClient, query: str, **headers: str) -> dict[str
     return body
 
 
-async def user_count(services: Services) -> int:
-    async with services.sessions() as session:
-        count: int = (await session.execute(select(func.count()).select_from(User))).scalar_one()
-    return count
-
-
 async def users_with_email(services: Services, email: str) -> list[tuple[int, bool]]:
     """(role_id, is_active) of every row with this email, straight from the table."""
     async with services.sessions() as session:
@@ -81,22 +74,6 @@ async def users_with_email(services: Services, email: str) -> list[tuple[int, bo
             select(User.role_id, User.is_active).where(User.email == email)
         )
     return [(role_id, is_active) for role_id, is_active in rows]
-
-
-@asynccontextmanager
-async def running_app(settings: Settings) -> AsyncIterator[FastAPI]:
-    """Another app process on the given settings, started and stopped like the `app` fixture."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@asynccontextmanager
-async def client_for(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app), base_url="http://testserver"
-    ) as client:
-        yield client
 
 
 # --- POST /auth/register ---------------------------------------------------------------------
@@ -132,7 +109,7 @@ async def test_register_duplicate_email_is_409(
 ) -> None:
     """A second account for the same email (in any case) is refused and stores nothing."""
     await api.register("dave@example.com")
-    before = await user_count(services)
+    before = await count_rows(services, User)
 
     response = await client.post(
         "/auth/register", json={"email": second, "password": "other-secret-2", "name": "Imposter"}
@@ -144,7 +121,7 @@ async def test_register_duplicate_email_is_409(
         "code": "CONFLICT",
         "errors": [{"field": "email", "message": "That email is already registered"}],
     }
-    assert await user_count(services) == before
+    assert await count_rows(services, User) == before
     # The first account keeps its password; the imposter's password does not work.
     assert (await login(client, "dave@example.com")).status_code == 204
     assert (await login(client, "dave@example.com", "other-secret-2")).status_code == 401
@@ -181,14 +158,14 @@ async def test_register_invalid_input_is_422_and_stores_nothing(
     }
     payload.update(changes)
     body = {key: value for key, value in payload.items() if value is not None}
-    before = await user_count(services)
+    before = await count_rows(services, User)
 
     response = await client.post("/auth/register", json=body)
 
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "BAD_USER_INPUT"
     assert field in [error["field"] for error in response.json()["errors"]], response.text
-    assert await user_count(services) == before
+    assert await count_rows(services, User) == before
     if "email" in body and "@" in body["email"] and "password" in body:
         # A password longer than any account can have is refused before it is verified.
         refused = 422 if len(body["password"]) > MAX_PASSWORD_LENGTH else 401
@@ -221,7 +198,7 @@ async def test_login_cookie_is_secure_in_production(database_url: str) -> None:
         database_url, environment="production", jwt_secret=secrets.token_urlsafe(36)
     )
     assert settings.is_production
-    async with running_app(settings) as app, client_for(app) as client:
+    async with serve(settings) as (client, _):
         await Api(client).register("grace@example.com")
 
         response = await login(client, "grace@example.com")
@@ -413,14 +390,14 @@ async def test_second_start_keeps_one_admin(
 ) -> None:
     """Start-up is idempotent: a second app on the same database neither fails nor duplicates."""
     assert await users_with_email(services, ADMIN_EMAIL) == [(ADMIN_ROLE_ID, True)]
-    before = await user_count(services)
+    before = await count_rows(services, User)
 
-    async with running_app(settings) as second, client_for(second) as client:
+    async with serve(settings) as (client, _):
         assert (await login(client, ADMIN_EMAIL, ADMIN_PASSWORD)).status_code == 204
         assert await gql(client, "{ me { role } }") == {"data": {"me": {"role": "admin"}}}
 
     assert await users_with_email(services, ADMIN_EMAIL) == [(ADMIN_ROLE_ID, True)]
-    assert await user_count(services) == before
+    assert await count_rows(services, User) == before
     token = await api.admin_token()
     assert await api.gql("{ me { role } }", token=token) == {"data": {"me": {"role": "admin"}}}
 
@@ -436,7 +413,7 @@ async def test_start_up_restores_a_demoted_admin(
             .values(role_id=USER_ROLE_ID, is_active=False)
         )
 
-    async with running_app(settings):
+    async with serve(settings):
         pass
 
     assert await users_with_email(services, ADMIN_EMAIL) == [(ADMIN_ROLE_ID, True)]
@@ -450,10 +427,10 @@ async def test_start_up_does_not_hand_admin_to_whoever_registered_the_email(
     """FIRST_ADMIN_EMAIL configured after someone else registered that address: start-up must
     not make that person (who knows their own password, not FIRST_ADMIN_PASSWORD) an admin."""
     unconfigured = make_settings(database_url, first_admin_email=None, first_admin_password=None)
-    async with running_app(unconfigured) as app, client_for(app) as client:
+    async with serve(unconfigured) as (client, _):
         await Api(client).register(ADMIN_EMAIL, "Squatter", password="squatter-secret-9")
 
-    async with running_app(make_settings(database_url)) as app, client_for(app) as client:
+    async with serve(make_settings(database_url)) as (client, _):
         response = await client.post(
             "/auth/token", data={"username": ADMIN_EMAIL, "password": "squatter-secret-9"}
         )
@@ -464,13 +441,13 @@ async def test_start_up_does_not_hand_admin_to_whoever_registered_the_email(
 
 async def test_first_admin_email_is_stored_lower_cased(database_url: str) -> None:
     settings = make_settings(database_url, first_admin_email="Boss@Example.COM")
-    async with running_app(settings) as app, client_for(app) as client:
+    async with serve(settings) as (client, app):
         assert await users_with_email(app.state.services, "boss@example.com") == [
             (ADMIN_ROLE_ID, True)
         ]
         assert (await login(client, "boss@example.com", ADMIN_PASSWORD)).status_code == 204
     # And a restart with the same mixed-case setting finds it instead of failing.
-    async with running_app(settings) as app:
+    async with serve(settings) as (_, app):
         assert await users_with_email(app.state.services, "boss@example.com") == [
             (ADMIN_ROLE_ID, True)
         ]
@@ -534,7 +511,10 @@ async def test_vites_dev_server_may_call_a_development_api_unless_cors_origins_s
         environment=environment,
         jwt_secret=secrets.token_urlsafe(48),
     )
-    async with client_for(create_app(settings)) as client:
+    app = create_app(settings)  # no lifespan: preflights need no database either
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app), base_url="http://testserver"
+    ) as client:
         for origin in ("http://localhost:5173", "http://127.0.0.1:5173"):
             response = await client.options("/graphql", headers=preflight_headers(origin))
             assert (response.status_code == 200) is allowed, response.text

@@ -134,12 +134,6 @@ async def test_two_processes_writing_at_once_get_one_order(settings: Settings) -
 # Resuming through the subscription (graphql-transport-ws, in-process).
 
 
-@pytest.fixture
-def sync_client(settings: Settings) -> Any:
-    with TestClient(create_app(settings)) as client:
-        yield client
-
-
 def _resume(ws: Any, token: str, after: str | None, currency: str | None = None) -> None:
     ws.send_json({"type": "connection_init", "payload": {"authToken": token}})
     assert ws.receive_json()["type"] == "connection_ack"

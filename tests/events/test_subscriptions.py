@@ -3,14 +3,10 @@ real-socket tests."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from starlette.testclient import TestClient
 
-from main import create_app
-from settings import Settings
 from tests.events.in_process import (
     ADD_TRADES,
     PROTOCOL,
@@ -18,12 +14,6 @@ from tests.events.in_process import (
     sign_up,
     wait_for_subscribers,
 )
-
-
-@pytest.fixture
-def sync_client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as client:
-        yield client
 
 
 def _subscribe(ws: Any, token: str | None, currency: str | None = None) -> None:

@@ -30,17 +30,6 @@ def settings(database_url: str, path: str) -> Settings:
     return make_settings(database_url, graphql_compiled_queries=path == "compiled")
 
 
-async def ask(api: Api, query: str, variables: dict[str, Any], token: str) -> dict[str, Any]:
-    response = await api.client.post(
-        "/graphql",
-        json={"query": query, "variables": variables},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 # (document, variables, how many users it answers): defaults apply when nothing is sent.
 DEFAULTS: list[tuple[str, dict[str, Any], int]] = [
     ("query($l: Int) { users(limit: $l) { id } }", {}, 10),  # the argument's default
@@ -69,14 +58,14 @@ async def test_defaults_apply_when_nothing_is_sent(
 ) -> None:
     await insert_users(services, USERS)
     for query, variables, count in DEFAULTS:
-        body = await ask(api, query, variables, alice.token)
+        body = await api.gql(query, variables, token=alice.token)
         assert "errors" not in body, body
         assert len(body["data"]["users"]) == count, (query, variables)
 
 
 async def test_an_explicit_null_page_argument_is_bad_input(api: Api, alice: Account) -> None:
     for query, argument, data, at in NULLS:
-        body = await ask(api, query, {"v": None}, alice.token)
+        body = await api.gql(query, {"v": None}, token=alice.token)
         assert body["data"] == data, query
         error = only_error(body)
         assert error["extensions"]["code"] == "BAD_USER_INPUT", query
@@ -97,7 +86,7 @@ async def test_an_explicit_null_filter_filters_nothing(
             ],
         )
     query = 'query($c: String = "ETH") { trades(currency: $c) { currency } }'
-    omitted = await ask(api, query, {}, alice.token)
+    omitted = await api.gql(query, {}, token=alice.token)
     assert [t["currency"] for t in omitted["data"]["trades"]] == ["ETH", "ETH"]
-    null = await ask(api, query, {"c": None}, alice.token)
+    null = await api.gql(query, {"c": None}, token=alice.token)
     assert sorted(t["currency"] for t in null["data"]["trades"]) == ["BTC", "ETH", "ETH"]

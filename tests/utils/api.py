@@ -52,6 +52,13 @@ class Api:
         body: dict[str, Any] = response.json()
         return body
 
+    async def data(self, query: str, token: str, **variables: Any) -> dict[str, Any]:
+        """The `data` of a query that must succeed."""
+        body = await self.gql(query, variables, token=token)
+        assert "errors" not in body, body
+        result: dict[str, Any] = body["data"]
+        return result
+
 
 def error_codes(body: dict[str, Any]) -> list[str]:
     return [error["extensions"]["code"] for error in body.get("errors", [])]
