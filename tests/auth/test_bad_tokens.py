@@ -13,7 +13,7 @@ import jwt
 import pytest
 
 from auth.tokens import ALGORITHM, key_id
-from tests.auth.test_auth_rest import parse_set_cookie
+from tests.auth.cookies import parse_set_cookie
 from tests.utils.api import Api
 from tests.utils.app import serve
 from tests.utils.settings import TEST_SECRET, make_settings
