@@ -14,8 +14,7 @@ from main import create_app
 from settings import Settings
 from tests.auth.cookies import ME_QUERY
 from tests.utils.databases import sqlite_url
-
-ALLOWED_ORIGIN = "http://app.example"  # the origin make_settings configures
+from tests.utils.settings import APP_ORIGIN
 
 
 def preflight_headers(origin: str) -> dict[str, str]:
@@ -30,10 +29,10 @@ def preflight_headers(origin: str) -> dict[str, str]:
 async def test_cors_preflight_from_the_configured_origin(
     client: httpx.AsyncClient, path: str
 ) -> None:
-    response = await client.options(path, headers=preflight_headers(ALLOWED_ORIGIN))
+    response = await client.options(path, headers=preflight_headers(APP_ORIGIN))
 
     assert response.status_code == 200, response.text
-    assert response.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    assert response.headers["access-control-allow-origin"] == APP_ORIGIN
     assert response.headers["access-control-allow-credentials"] == "true"
     assert "POST" in response.headers["access-control-allow-methods"]
     assert "content-type" in response.headers["access-control-allow-headers"].lower()
@@ -49,13 +48,13 @@ async def test_cors_simple_request_echoes_only_the_allowed_origin(
     client: httpx.AsyncClient,
 ) -> None:
     allowed = await client.post(
-        "/graphql", json={"query": ME_QUERY}, headers={"Origin": ALLOWED_ORIGIN}
+        "/graphql", json={"query": ME_QUERY}, headers={"Origin": APP_ORIGIN}
     )
     foreign = await client.post(
         "/graphql", json={"query": ME_QUERY}, headers={"Origin": "http://evil.example"}
     )
 
-    assert allowed.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    assert allowed.headers["access-control-allow-origin"] == APP_ORIGIN
     assert allowed.headers["access-control-allow-credentials"] == "true"
     assert "access-control-allow-origin" not in foreign.headers
 
@@ -95,7 +94,7 @@ async def test_every_response_has_a_request_id(client: httpx.AsyncClient) -> Non
         await client.get("/users/me"),  # a 401
         await client.post("/graphql", json={"query": ME_QUERY}),
         await client.post("/auth/register", json={}),  # a 422
-        await client.options("/graphql", headers=preflight_headers(ALLOWED_ORIGIN)),
+        await client.options("/graphql", headers=preflight_headers(APP_ORIGIN)),
         await client.get("/openapi.json"),
     ]
     ids = [response.headers.get("x-request-id") for response in responses]

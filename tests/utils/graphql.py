@@ -1,4 +1,5 @@
-"""GraphQL documents and small helpers shared by the GraphQL tests."""
+"""GraphQL documents the tests send (trades, renames, degrees, reports) and small helpers around
+them: adding trades, reading errors, counting and inserting rows."""
 
 from __future__ import annotations
 

@@ -20,7 +20,6 @@ from tests.utils.servers import Server, uvicorn_servers
 from tests.utils.settings import ADMIN_EMAIL, ADMIN_PASSWORD
 
 PROTOCOL = "graphql-transport-ws"
-APP_ORIGIN = "http://app.example"  # CORS_ORIGINS of the test servers
 PASSWORD = "trade-secret-1"
 RECEIVE_TIMEOUT = 5.0
 TRADE_ADDED = (

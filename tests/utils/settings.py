@@ -10,6 +10,8 @@ from settings import Settings
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-password-1"
 TEST_SECRET = "test-signing-key-" + "x" * 32
+# The one origin CORS_ORIGINS allows, in-process and in the uvicorn processes alike.
+APP_ORIGIN = "http://app.example"
 # A logical database of its own, emptied around every test that uses it.
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -20,7 +22,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "jwt_secret": TEST_SECRET,
         "first_admin_email": ADMIN_EMAIL,
         "first_admin_password": ADMIN_PASSWORD,
-        "cors_origins": ["http://app.example"],
+        "cors_origins": [APP_ORIGIN],
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
