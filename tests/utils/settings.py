@@ -1,4 +1,5 @@
-"""Settings of the app under test: the first admin it creates, its signing key, its Redis."""
+"""Settings of the app under test: the first admin it creates, its signing key, the origin CORS
+allows, its Redis database; make_settings builds them."""
 
 from __future__ import annotations
 
