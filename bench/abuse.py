@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.attacks import ATTACKS, Attack, Outcome, Target
 from bench.servers import running
-from tests.databases import copy_sqlite, migrate, sqlite_url
+from tests.utils.databases import copy_sqlite, migrate, sqlite_url
 from tests.utils.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent

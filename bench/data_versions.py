@@ -43,7 +43,7 @@ from bench.dataset import SERVER_URL, database_url, recreate
 from db import data_versions, idempotency, trades
 from db.engine import create_engine, create_session_factory
 from db.models import User
-from tests.databases import migrate
+from tests.utils.databases import migrate
 
 DATABASE = "trading_bench_versions"
 REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -42,8 +42,8 @@ from websockets.typing import Subprotocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.databases import PostgresTemplate, copy_sqlite, migrate, postgres_url
-from tests.servers import Server, uvicorn_servers
+from tests.utils.databases import PostgresTemplate, copy_sqlite, migrate, postgres_url
+from tests.utils.servers import Server, uvicorn_servers
 
 SUBSCRIPTION = "subscription { tradeAdded { id createdAt } }"
 ADD_TRADE = (

@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.crowd import PROBE_TIMEOUT, Step, load, percentile
 from bench.dataset import SERVER_URL, database_url, recreate
 from bench.servers import Server, running
-from tests.databases import migrate
+from tests.utils.databases import migrate
 from tests.utils.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +15,8 @@ from redis.exceptions import RedisError
 from main import create_app
 from services import Services
 from settings import Settings
-from tests.databases import (
+from tests.utils.api import Api
+from tests.utils.databases import (
     PostgresTemplate,
     copy_sqlite,
     migrate,
@@ -28,12 +25,7 @@ from tests.databases import (
     sqlite_url,
 )
 from tests.utils.needs import needed
-
-ADMIN_EMAIL = "admin@example.com"
-ADMIN_PASSWORD = "admin-password-1"
-TEST_SECRET = "test-signing-key-" + "x" * 32
-# A logical database of its own, emptied around every test that uses it.
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+from tests.utils.settings import TEST_REDIS_URL, make_settings
 
 
 @pytest.fixture(scope="session")
@@ -64,18 +56,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     template.drop(name)
 
 
-def make_settings(database_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": database_url,
-        "jwt_secret": TEST_SECRET,
-        "first_admin_email": ADMIN_EMAIL,
-        "first_admin_password": ADMIN_PASSWORD,
-        "cors_origins": ["http://app.example"],
-    }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)
-
-
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return make_settings(database_url)
@@ -94,72 +74,12 @@ def services(app: FastAPI) -> Services:
     return services
 
 
-@asynccontextmanager
-async def serve(
-    settings: Settings, base_url: str = "http://testserver"
-) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
-    """An app started (lifespan and all) with a client that talks to it in-process."""
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=base_url) as client,
-    ):
-        yield client, app
-
-
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app), base_url="http://testserver"
     ) as client:
         yield client
-
-
-@dataclass
-class Api:
-    """Drives the API the way a client does: REST auth, then GraphQL with a bearer token."""
-
-    client: httpx.AsyncClient
-
-    async def register(
-        self, email: str, name: str = "Trader", password: str = "trade-secret-1"
-    ) -> dict[str, Any]:
-        response = await self.client.post(
-            "/auth/register", json={"email": email, "password": password, "name": name}
-        )
-        assert response.status_code == 201, response.text
-        user: dict[str, Any] = response.json()
-        return user
-
-    async def token(self, email: str, password: str = "trade-secret-1") -> str:
-        response = await self.client.post(
-            "/auth/token", data={"username": email, "password": password}
-        )
-        assert response.status_code == 200, response.text
-        token: str = response.json()["access_token"]
-        return token
-
-    async def signup(self, email: str, name: str = "Trader") -> tuple[int, str]:
-        user = await self.register(email, name)
-        return user["id"], await self.token(email)
-
-    async def admin_token(self) -> str:
-        return await self.token(ADMIN_EMAIL, ADMIN_PASSWORD)
-
-    async def gql(
-        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
-    ) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = await self.client.post(
-            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
-        )
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
-
-
-def error_codes(body: dict[str, Any]) -> list[str]:
-    return [error["extensions"]["code"] for error in body.get("errors", [])]
 
 
 @pytest.fixture

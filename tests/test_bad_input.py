@@ -15,9 +15,10 @@ from sqlalchemy import select
 
 from db.models import Base
 from services import Services
-from tests.conftest import TEST_SECRET, Api
-from tests.graphql.conftest import Account, sign_up
-from tests.test_tokens import KID, claims_for, encode, hs512, unsigned
+from tests.utils.accounts import Account, sign_up
+from tests.utils.api import Api
+from tests.utils.settings import TEST_SECRET
+from tests.utils.tokens import KID, claims_for, encode, hs512, unsigned
 
 SQL = "'; DROP TABLE trades; --"
 MEGABYTE = "x" * 1_000_000

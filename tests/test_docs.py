@@ -13,10 +13,10 @@ import pytest
 
 from manage import load_demo_data
 from settings import Settings
-from tests.conftest import make_settings
-from tests.databases import ROOT, copy_sqlite
-from tests.servers import uvicorn_servers
+from tests.utils.databases import ROOT, copy_sqlite
 from tests.utils.needs import needed
+from tests.utils.servers import uvicorn_servers
+from tests.utils.settings import make_settings
 
 README = ROOT / "README.md"
 DOCS = sorted((ROOT / "docs").glob("*.md"))

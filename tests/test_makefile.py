@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from db.revision import migration_head
-from tests.conftest import TEST_SECRET
-from tests.databases import ROOT, sqlite_url
-from tests.servers import user_environment
+from tests.utils.databases import ROOT, sqlite_url
 from tests.utils.ports import free_port
+from tests.utils.servers import user_environment
+from tests.utils.settings import TEST_SECRET
 
 RUN_TIMEOUT = 120.0
 START_TIMEOUT = 60.0

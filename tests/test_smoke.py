@@ -1,4 +1,4 @@
-from tests.conftest import Api
+from tests.utils.api import Api
 
 
 async def test_register_login_and_query(api: Api) -> None:

@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import TEST_SECRET
-from tests.databases import ROOT
+from tests.utils.databases import ROOT
+from tests.utils.settings import TEST_SECRET
 
 # Alembic and what it pulls in: the lifespan's migration check loads it (db/revision.py), and
 # systemStatus and manage.py use it, but importing the app does not.

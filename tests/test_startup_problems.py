@@ -21,10 +21,10 @@ import pytest
 from alembic.script import ScriptDirectory
 
 from db.revision import migration_head
-from tests.conftest import TEST_REDIS_URL, TEST_SECRET
-from tests.databases import ROOT, alembic_config, migrate, require_postgres, sqlite_url
-from tests.servers import user_environment
+from tests.utils.databases import ROOT, alembic_config, migrate, require_postgres, sqlite_url
 from tests.utils.ports import free_port
+from tests.utils.servers import user_environment
+from tests.utils.settings import TEST_REDIS_URL, TEST_SECRET
 
 RUN_TIMEOUT = 120.0
 # Lines a start-up problem may take, besides those of what launched the process: uvicorn's INFO

@@ -16,17 +16,11 @@ import pytest
 
 from main import create_app
 from settings import Settings
-from tests.browser.conftest import ARTIFACTS, bearer_token, run_driver
+from tests.browser.drivers import ARTIFACTS, bearer_token, run_driver
 from tests.browser.pages import assets_served
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings
-from tests.databases import ROOT, copy_sqlite, sqlite_url
-from tests.servers import (
-    Server,
-    graphql_data,
-    start_uvicorn,
-    stop,
-    wait_until_serving,
-)
+from tests.utils.databases import ROOT, copy_sqlite, sqlite_url
+from tests.utils.servers import Server, graphql_data, start_uvicorn, stop, wait_until_serving
+from tests.utils.settings import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings
 
 PAGE = ROOT / "web" / "live"
 PASSWORD = "trade-secret-1"

@@ -15,11 +15,12 @@ import httpx
 import pytest
 
 from main import create_app
-from tests.browser.conftest import ARTIFACTS, bearer_token, run_driver
+from tests.browser.drivers import ARTIFACTS, bearer_token, run_driver
 from tests.browser.pages import assets_served
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings, serve
-from tests.databases import copy_sqlite, sqlite_url
-from tests.servers import Server
+from tests.utils.app import serve
+from tests.utils.databases import copy_sqlite, sqlite_url
+from tests.utils.servers import Server
+from tests.utils.settings import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings
 from web.vendored import ASSETS_DIRECTORY, VENDOR_DIRECTORY, folder_name, pinned_versions
 
 USER = {"email": "grace@example.com", "password": "playground-secret-1", "name": "Grace Hopper"}

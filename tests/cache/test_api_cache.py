@@ -7,34 +7,19 @@ executor caches records; both must hold to the same rules.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
-from services import Services
 from settings import Settings
-from tests.conftest import Api, make_settings, serve
+from tests.utils.api import Api
+from tests.utils.app import process_factory
+from tests.utils.settings import make_settings
 
 USERS = "{ users(limit: 100) { id name email } }"
 USER = "query($id: Int!) { user(id: $id) { id name email degrees { name } trades { id } } }"
 TRADES = "{ trades(limit: 100) { id userId user { name } } }"
 ADD = """mutation($t: [TradeInput!]!) { addTrades(trades: $t) { id } }"""
-
-Process = Callable[[], AbstractAsyncContextManager[tuple[Api, Services]]]
-
-
-def process_factory(settings: Settings) -> Process:
-    """An API 'process': its own app, engine and cache client, sharing the database and Redis."""
-
-    @asynccontextmanager
-    async def process() -> AsyncIterator[tuple[Api, Services]]:
-        async with serve(settings) as (client, app):
-            yield Api(client), app.state.services
-
-    return process
 
 
 @pytest.fixture(params=["compiled", "general"])
@@ -50,13 +35,6 @@ def redis_settings(database_url: str, redis_url: str, path: str) -> Settings:
     )
 
 
-async def _data(api: Api, query: str, token: str, **variables: Any) -> dict[str, Any]:
-    body = await api.gql(query, variables, token=token)
-    assert "errors" not in body, body
-    data: dict[str, Any] = body["data"]
-    return data
-
-
 async def test_one_users_email_never_reaches_another_from_the_cache(
     redis_settings: Settings, redis_url: str, path: str
 ) -> None:
@@ -67,7 +45,7 @@ async def test_one_users_email_never_reaches_another_from_the_cache(
 
         emails_seen = {}
         for viewer, token in (("alice", alice), ("bob", bob), ("admin", admin), ("bob2", bob)):
-            users = (await _data(api, USERS, token))["users"]
+            users = (await api.data(USERS, token))["users"]
             emails_seen[viewer] = {u["id"]: u["email"] for u in users if u["email"]}
         assert emails_seen["alice"] == {alice_id: "alice@example.com"}
         assert emails_seen["bob"] == emails_seen["bob2"] == {bob_id: "bob@example.com"}
@@ -101,42 +79,40 @@ async def test_writes_on_one_process_invalidate_the_cache_of_another(
         alice_id, alice = await api_a.signup("alice@example.com", "Alice")
         admin = await api_a.admin_token()
         # Fill A's cache with everything the writes below must change.
-        before = await _data(api_a, USER, alice, id=alice_id)
+        before = await api_a.data(USER, alice, id=alice_id)
         assert before["user"] == {
             "id": alice_id, "name": "Alice", "email": "alice@example.com",
             "degrees": [], "trades": [],
         }  # fmt: skip
-        await _data(api_a, USERS, alice)
-        assert (await _data(api_a, TRADES, alice))["trades"] == []
+        await api_a.data(USERS, alice)
+        assert (await api_a.data(TRADES, alice))["trades"] == []
 
         # A registration on B shows in A's user list.
         await api_b.register("carol@example.com", "Carol")
-        names = [u["name"] for u in (await _data(api_a, USERS, alice))["users"]]
+        names = [u["name"] for u in (await api_a.data(USERS, alice))["users"]]
         assert "Carol" in names
 
         # Writes on B...
-        await _data(
-            api_b,
+        await api_b.data(
             'mutation($id: Int!) { changeUserName(userId: $id, newName: "Alicia") { id } }',
             alice,
             id=alice_id,
         )
         trade = {"currency": "BTC", "side": "BUY", "price": "1", "amount": "1"}
-        added = (await _data(api_b, ADD, alice, t=[trade]))["addTrades"]
-        await _data(
-            api_b,
+        added = (await api_b.data(ADD, alice, t=[trade]))["addTrades"]
+        await api_b.data(
             "mutation($id: Int!) { addDegree(userId: $id, name: EXPERT) { id } }",
             admin,
             id=alice_id,
         )
 
         # ...are what A serves next, not its cached answers.
-        after = (await _data(api_a, USER, alice, id=alice_id))["user"]
+        after = (await api_a.data(USER, alice, id=alice_id))["user"]
         assert after["name"] == "Alicia"
         assert after["degrees"] == [{"name": "EXPERT"}]
         assert after["trades"] == [{"id": added[0]["id"]}]
-        assert "Alicia" in [u["name"] for u in (await _data(api_a, USERS, alice))["users"]]
-        trades = (await _data(api_a, TRADES, alice))["trades"]
+        assert "Alicia" in [u["name"] for u in (await api_a.data(USERS, alice))["users"]]
+        trades = (await api_a.data(TRADES, alice))["trades"]
         assert trades == [{"id": added[0]["id"], "userId": alice_id, "user": {"name": "Alicia"}}]
 
 
@@ -161,13 +137,13 @@ async def test_the_api_fails_open_when_redis_is_down_or_hung(
     )
     async with asyncio.timeout(30), process_factory(settings)() as (api, services):
         alice_id, alice = await api.signup("alice@example.com", "Alice")
-        added = await _data(
-            api, ADD, alice, t=[{"currency": "EUR", "side": "SELL", "price": "2", "amount": "3"}]
+        added = await api.data(
+            ADD, alice, t=[{"currency": "EUR", "side": "SELL", "price": "2", "amount": "3"}]
         )
         for _ in range(10):
-            data = await _data(api, USER, alice, id=alice_id)
+            data = await api.data(USER, alice, id=alice_id)
             assert data["user"]["trades"] == [{"id": added["addTrades"][0]["id"]}]
-            assert [t["id"] for t in (await _data(api, TRADES, alice))["trades"]] == [
+            assert [t["id"] for t in (await api.data(TRADES, alice))["trades"]] == [
                 added["addTrades"][0]["id"]
             ]
         stats = services.reads.cache.stats
@@ -179,9 +155,9 @@ async def test_the_api_fails_open_when_redis_is_down_or_hung(
 async def test_admins_read_the_cache_counters(api: Api) -> None:
     _, alice = await api.signup("alice@example.com", "Alice")
     for _ in range(3):
-        await _data(api, USERS, alice)
+        await api.data(USERS, alice)
     query = "{ cacheStats { backend hits misses errors bypassed breakerOpen } }"
-    stats = (await _data(api, query, await api.admin_token()))["cacheStats"]
+    stats = (await api.data(query, await api.admin_token()))["cacheStats"]
     assert stats == {
         "backend": "memory", "hits": 2, "misses": 1, "errors": 0, "bypassed": 0,
         "breakerOpen": False,

@@ -9,16 +9,14 @@ once the writer is gone: nothing the writer kept in memory may be needed for tha
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import pytest
 
-from services import Services
-from settings import Settings
-from tests.conftest import Api, make_settings, serve
+from tests.utils.api import Api
+from tests.utils.app import process_factory
 from tests.utils.redis_server import RedisServer
+from tests.utils.settings import make_settings
 
 USER = "query($id: Int!) { user(id: $id) { id name degrees { name } trades { id } } }"
 USERS = "{ users(limit: 100) { id name } }"
@@ -28,31 +26,13 @@ ADD_TRADES = "mutation($t: [TradeInput!]!) { addTrades(trades: $t) { id } }"
 ADD_DEGREE = "mutation($id: Int!) { addDegree(userId: $id, name: EXPERT) { id } }"
 TRADE = {"currency": "BTC", "side": "BUY", "price": "1", "amount": "1"}
 
-Process = Callable[[], AbstractAsyncContextManager[tuple[Api, Services]]]
-
-
-def process_factory(settings: Settings) -> Process:
-    @asynccontextmanager
-    async def process() -> AsyncIterator[tuple[Api, Services]]:
-        async with serve(settings) as (client, app):
-            yield Api(client), app.state.services
-
-    return process
-
-
-async def _data(api: Api, query: str, token: str, **variables: Any) -> dict[str, Any]:
-    body = await api.gql(query, variables, token=token)
-    assert "errors" not in body, body
-    data: dict[str, Any] = body["data"]
-    return data
-
 
 async def _read_all(api: Api, token: str, user_id: int) -> dict[str, Any]:
     """What a client sees of users, trades and degrees."""
     return {
-        "user": (await _data(api, USER, token, id=user_id))["user"],
-        "users": (await _data(api, USERS, token))["users"],
-        "trades": (await _data(api, TRADES, token))["trades"],
+        "user": (await api.data(USER, token, id=user_id))["user"],
+        "users": (await api.data(USERS, token))["users"],
+        "trades": (await api.data(TRADES, token))["trades"],
     }
 
 
@@ -83,9 +63,9 @@ async def test_a_write_made_while_redis_was_away_is_read_everywhere(
             assert reader_services.reads.cache.stats.hits > 0
 
             own_redis.pause() if outage == "hung" else own_redis.stop()
-            await _data(writer, RENAME, alice, id=alice_id)
-            added = (await _data(writer, ADD_TRADES, alice, t=[TRADE]))["addTrades"]
-            await _data(writer, ADD_DEGREE, admin, id=alice_id)
+            await writer.data(RENAME, alice, id=alice_id)
+            added = (await writer.data(ADD_TRADES, alice, t=[TRADE]))["addTrades"]
+            await writer.data(ADD_DEGREE, admin, id=alice_id)
             own_redis.resume() if outage == "hung" else own_redis.start()
 
             expected = {
@@ -120,7 +100,7 @@ async def test_a_mutation_answers_with_its_own_write(database_url: str) -> None:
     settings = make_settings(database_url, graphql_compiled_queries=False)
     async with process_factory(settings)() as (api, _):
         alice_id, alice = await api.signup("alice@example.com", "Alice")
-        assert (await _data(api, USER, alice, id=alice_id))["user"]["trades"] == []  # cached
+        assert (await api.data(USER, alice, id=alice_id))["user"]["trades"] == []  # cached
         add = "mutation($t: [TradeInput!]!) { addTrades(trades: $t) { id user { trades { id } } } }"
-        [added] = (await _data(api, add, alice, t=[TRADE]))["addTrades"]
+        [added] = (await api.data(add, alice, t=[TRADE]))["addTrades"]
         assert added["user"]["trades"] == [{"id": added["id"]}]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.databases import migrate
+from tests.utils.databases import migrate
 from tests.utils.needs import needed
 from tests.utils.postgres_server import PostgresServer
 
@@ -41,3 +41,9 @@ def restartable_postgres(restartable_cluster: PostgresServer) -> Iterator[Postgr
     yield restartable_cluster
     if not restartable_cluster.running():
         restartable_cluster.start()
+
+
+@pytest.fixture
+def restartable_database_url(restartable_postgres: PostgresServer) -> str:
+    """The cluster's migrated database `trading`."""
+    return restartable_postgres.url(DATABASE)

@@ -16,7 +16,7 @@ import pytest
 from db import users
 from db.engine import create_engine, create_session_factory
 from db.models import USER_ROLE_ID
-from tests.databases import copy_sqlite
+from tests.utils.databases import copy_sqlite
 
 
 def writable(path: Path) -> bool:

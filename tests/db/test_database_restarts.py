@@ -12,9 +12,10 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import Api, make_settings, serve
-from tests.db.conftest import DATABASE
+from tests.utils.api import Api
+from tests.utils.app import serve
 from tests.utils.postgres_server import PostgresServer
+from tests.utils.settings import make_settings
 
 CLIENTS = 4
 RECOVERY_SECONDS = 20.0  # a generous bound: it takes well under a second here
@@ -104,10 +105,12 @@ async def all_succeed(kinds: dict[str, Request], outcomes: Outcomes) -> float:
     return time.monotonic() - started
 
 
-async def test_restarts_and_outages_are_503s_and_heal(restartable_postgres: PostgresServer) -> None:
+async def test_restarts_and_outages_are_503s_and_heal(
+    restartable_postgres: PostgresServer, restartable_database_url: str
+) -> None:
     postgres = restartable_postgres
     settings = make_settings(
-        postgres.url(DATABASE), db_connect_timeout_seconds=1, db_pool_timeout_seconds=1
+        restartable_database_url, db_connect_timeout_seconds=1, db_pool_timeout_seconds=1
     )
     async with serve(settings) as (client, _):
         api = Api(client)

@@ -8,7 +8,7 @@ import asyncio
 import os
 import signal
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from db.engine import database_trouble, is_lost_connection
+from tests.db.statements import execute, failure
 from tests.utils.ports import free_port
 from tests.utils.postgres_server import PostgresServer
 
 READY_SECONDS = 20.0
-
-
-async def failure(call: Awaitable[Any]) -> BaseException:
-    """The exception an awaitable raises (it must raise)."""
-    with pytest.raises(Exception) as caught:
-        await call
-    return caught.value
 
 
 def sqlstates(error: BaseException) -> list[str | None]:
@@ -44,11 +38,6 @@ def sqlstates(error: BaseException) -> list[str | None]:
         found.append(getattr(current, "sqlstate", None))
         current = getattr(current, "orig", None) or current.__cause__
     return found
-
-
-async def execute(engine: AsyncEngine, sql: str = "SELECT 1", *params: Any) -> None:
-    async with engine.connect() as connection:
-        await connection.exec_driver_sql(sql, params or None)
 
 
 async def raw(postgres: PostgresServer) -> asyncpg.Connection:

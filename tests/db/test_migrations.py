@@ -17,7 +17,7 @@ from sqlalchemy import JSON, Connection, column, insert, select, table, text
 from db.engine import create_engine
 from db.models import Base
 from db.types import UTCDateTime, utcnow
-from tests.databases import (
+from tests.utils.databases import (
     PostgresTemplate,
     alembic_config,
     postgres_url,

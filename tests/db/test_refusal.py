@@ -15,7 +15,7 @@ from sqlalchemy.pool import NullPool
 
 from db.engine import database_trouble, refusal
 from startup import StartupProblem, database_problems
-from tests.db.test_database_trouble import execute, failure
+from tests.db.statements import execute, failure
 from tests.utils.ports import free_port
 from tests.utils.postgres_server import PostgresServer
 

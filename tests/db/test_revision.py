@@ -8,7 +8,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
 from db.revision import behind, migration_head
-from tests.databases import alembic_config, migrate, sqlite_url
+from tests.utils.databases import alembic_config, migrate, sqlite_url
 
 # A revision no release of this checkout has: a newer one's, applied before its processes start.
 NEWER_REVISION = "ffffffffffff"

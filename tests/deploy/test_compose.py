@@ -4,35 +4,14 @@ docs/operations.md.)"""
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import yaml  # type: ignore[import-untyped]  # PyYAML comes with uvicorn[standard], untyped
 
 from settings import Settings
-from tests.databases import ROOT
-from tests.deploy.dockerfile import MissingVariable, interpolate, parse
-
-APP_SERVICES = ("migrate", "api", "worker")
-VARIABLES = {"JWT_SECRET": "a-random-key-of-more-than-32-characters-7Qz", "POSTGRES_PASSWORD": "pw"}
-
-
-def compose() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text())
-    return loaded
-
-
-def services() -> dict[str, Any]:
-    found: dict[str, Any] = compose()["services"]
-    return found
-
-
-def environment(service: str, variables: dict[str, str] | None = None) -> dict[str, str]:
-    """A service's environment after interpolation, as its container would see it."""
-    values = services()[service].get("environment", {})
-    given = VARIABLES if variables is None else variables
-    return {name: interpolate(str(value), given) for name, value in values.items()}
+from tests.deploy.compose import APP_SERVICES, VARIABLES, compose, environment, services
+from tests.deploy.dockerfile import MissingVariable, parse
+from tests.utils.databases import ROOT
 
 
 def test_compose_runs_the_database_redis_a_migration_the_api_and_a_worker() -> None:

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.databases import ROOT
-from tests.deploy.conftest import production_environment
+from tests.deploy.compose import environment, services
 from tests.deploy.dockerfile import Stage, copy_context, ignore_patterns, parse
+from tests.deploy.environment import production_environment
 from tests.deploy.processes import command_line, descendants, wait_gone
-from tests.deploy.test_compose import environment, services
+from tests.utils.databases import ROOT
 from tests.utils.ports import free_port
 
 VENV = "/opt/venv"

@@ -17,11 +17,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.databases import ROOT, postgres_url
-from tests.deploy.conftest import REQUIRED_VARIABLES, production_environment
+from tests.deploy.environment import REQUIRED_VARIABLES, production_environment
 from tests.deploy.processes import command_line, descendants, wait_gone
-from tests.servers import graphql_data
+from tests.utils.databases import ROOT, postgres_url
 from tests.utils.ports import free_port
+from tests.utils.servers import graphql_data
 
 START_TIMEOUT = 90.0  # imports in three processes at once, on a loaded CI machine
 JOB_TIMEOUT = 30.0

@@ -15,9 +15,11 @@ from events.feed import LiveFeed
 from main import create_app
 from services import Services
 from settings import Settings
-from tests.conftest import Api, make_settings, serve
-from tests.graphql.helpers import added, error_code, trade
-from tests.test_subscriptions import PROTOCOL, _add, _signup, _wait_for_subscribers
+from tests.events.in_process import PROTOCOL, add_trades, sign_up, wait_for_subscribers
+from tests.utils.api import Api
+from tests.utils.app import serve
+from tests.utils.graphql import added, error_code, trade
+from tests.utils.settings import make_settings
 
 SEQS = "{ trades(limit: 100) { id seq } }"
 
@@ -132,12 +134,6 @@ async def test_two_processes_writing_at_once_get_one_order(settings: Settings) -
 # Resuming through the subscription (graphql-transport-ws, in-process).
 
 
-@pytest.fixture
-def sync_client(settings: Settings) -> Any:
-    with TestClient(create_app(settings)) as client:
-        yield client
-
-
 def _resume(ws: Any, token: str, after: str | None, currency: str | None = None) -> None:
     ws.send_json({"type": "connection_init", "payload": {"authToken": token}})
     assert ws.receive_json()["type"] == "connection_ack"
@@ -160,16 +156,16 @@ def _deliver(client: TestClient) -> None:
 
 
 def test_a_subscriber_resumes_after_the_last_seq_it_saw(sync_client: TestClient) -> None:
-    token = _signup(sync_client, "live@example.com")
+    token = sign_up(sync_client, "live@example.com")
     for currency in ("BTC", "ETH", "BTC", "BTC"):
-        _add(sync_client, token, currency)
+        add_trades(sync_client, token, currency)
     _deliver(sync_client)
     with sync_client.websocket_connect("/graphql", subprotocols=[PROTOCOL]) as ws:
         _resume(ws, token, after="1", currency="BTC")
         replayed = [ws.receive_json()["payload"]["data"]["tradeAdded"] for _ in range(2)]
         assert [(t["seq"], t["currency"]) for t in replayed] == [("3", "BTC"), ("4", "BTC")]
-        _wait_for_subscribers(sync_client, 1)
-        _add(sync_client, token, "ETH", "BTC")
+        wait_for_subscribers(sync_client, 1)
+        add_trades(sync_client, token, "ETH", "BTC")
         live = ws.receive_json()["payload"]["data"]["tradeAdded"]
         assert (live["seq"], live["currency"]) == ("6", "BTC")
 
@@ -177,8 +173,8 @@ def test_a_subscriber_resumes_after_the_last_seq_it_saw(sync_client: TestClient)
 def test_resuming_from_a_position_the_feed_never_gave_is_bad_input(
     sync_client: TestClient,
 ) -> None:
-    token = _signup(sync_client, "live@example.com")
-    _add(sync_client, token, "BTC")
+    token = sign_up(sync_client, "live@example.com")
+    add_trades(sync_client, token, "BTC")
     _deliver(sync_client)
     for after in ("2", "-1", "one", "9" * 30):
         with sync_client.websocket_connect("/graphql", subprotocols=[PROTOCOL]) as ws:
@@ -197,9 +193,9 @@ def test_a_gap_longer_than_a_replay_tells_the_client_to_refetch(
     settings_with_short_replay: Settings,
 ) -> None:
     with TestClient(create_app(settings_with_short_replay)) as client:
-        token = _signup(client, "live@example.com")
+        token = sign_up(client, "live@example.com")
         for currency in ("BTC", "ETH", "BTC"):
-            _add(client, token, currency)
+            add_trades(client, token, currency)
         _deliver(client)
         with client.websocket_connect("/graphql", subprotocols=[PROTOCOL]) as ws:
             _resume(ws, token, after="0")

@@ -26,11 +26,11 @@ import pytest
 
 from auth.cross_site import COOKIE_ACROSS_SITES
 from manage import DEMO_EMAIL, DEMO_PASSWORD, load_demo_data
-from tests.conftest import make_settings
-from tests.databases import ROOT, copy_sqlite
-from tests.node import install_node_tool
-from tests.servers import Server, uvicorn_servers
+from tests.utils.databases import ROOT, copy_sqlite
+from tests.utils.node import install_node_tool
 from tests.utils.ports import free_port
+from tests.utils.servers import Server, uvicorn_servers
+from tests.utils.settings import make_settings
 
 EXAMPLES = ROOT / "examples" / "apollo"
 DRIVER = ROOT / "tests" / "browser" / "apollo_page.mjs"

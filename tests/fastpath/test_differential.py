@@ -24,8 +24,9 @@ from sqlalchemy import insert, select
 
 from db.models import Degree, Trade, User
 from services import Services
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings, serve
-from tests.statements import recorded_statements
+from tests.utils.app import serve
+from tests.utils.settings import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings
+from tests.utils.statements import recorded_statements
 
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
 

@@ -23,7 +23,7 @@ import pytest
 
 from bench.faults.report import summary
 from bench.faults.scenarios import SCENARIOS
-from tests.faults.conftest import Runs
+from tests.faults.runs import Runs
 
 pytestmark = pytest.mark.faults
 

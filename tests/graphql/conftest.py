@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
-from tests.conftest import ADMIN_EMAIL, Api
+from tests.utils.accounts import Account, sign_up
+from tests.utils.api import Api
+from tests.utils.settings import ADMIN_EMAIL
 
 
 @pytest.fixture(params=["compiled", "general"])
@@ -14,19 +14,6 @@ def path(request: pytest.FixtureRequest) -> str:
     """Which path answers signed-in queries: the compiled one (fastpath/) or Strawberry's."""
     name: str = request.param
     return name
-
-
-@dataclass(frozen=True)
-class Account:
-    id: int
-    token: str
-    email: str
-    name: str
-
-
-async def sign_up(api: Api, email: str, name: str) -> Account:
-    user_id, token = await api.signup(email, name)
-    return Account(id=user_id, token=token, email=email, name=name)
 
 
 @pytest.fixture

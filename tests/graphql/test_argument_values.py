@@ -16,9 +16,10 @@ from sqlalchemy import insert
 from db.models import Trade
 from services import Services
 from settings import Settings
-from tests.conftest import Api, make_settings
-from tests.graphql.conftest import Account
-from tests.graphql.helpers import insert_users, only_error
+from tests.utils.accounts import Account
+from tests.utils.api import Api
+from tests.utils.graphql import insert_users, only_error
+from tests.utils.settings import make_settings
 
 # Besides the admin and Alice.
 USERS = 12
@@ -27,17 +28,6 @@ USERS = 12
 @pytest.fixture
 def settings(database_url: str, path: str) -> Settings:
     return make_settings(database_url, graphql_compiled_queries=path == "compiled")
-
-
-async def ask(api: Api, query: str, variables: dict[str, Any], token: str) -> dict[str, Any]:
-    response = await api.client.post(
-        "/graphql",
-        json={"query": query, "variables": variables},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 # (document, variables, how many users it answers): defaults apply when nothing is sent.
@@ -68,14 +58,14 @@ async def test_defaults_apply_when_nothing_is_sent(
 ) -> None:
     await insert_users(services, USERS)
     for query, variables, count in DEFAULTS:
-        body = await ask(api, query, variables, alice.token)
+        body = await api.gql(query, variables, token=alice.token)
         assert "errors" not in body, body
         assert len(body["data"]["users"]) == count, (query, variables)
 
 
 async def test_an_explicit_null_page_argument_is_bad_input(api: Api, alice: Account) -> None:
     for query, argument, data, at in NULLS:
-        body = await ask(api, query, {"v": None}, alice.token)
+        body = await api.gql(query, {"v": None}, token=alice.token)
         assert body["data"] == data, query
         error = only_error(body)
         assert error["extensions"]["code"] == "BAD_USER_INPUT", query
@@ -96,7 +86,7 @@ async def test_an_explicit_null_filter_filters_nothing(
             ],
         )
     query = 'query($c: String = "ETH") { trades(currency: $c) { currency } }'
-    omitted = await ask(api, query, {}, alice.token)
+    omitted = await api.gql(query, {}, token=alice.token)
     assert [t["currency"] for t in omitted["data"]["trades"]] == ["ETH", "ETH"]
-    null = await ask(api, query, {"c": None}, alice.token)
+    null = await api.gql(query, {"c": None}, token=alice.token)
     assert sorted(t["currency"] for t in null["data"]["trades"]) == ["BTC", "ETH", "ETH"]

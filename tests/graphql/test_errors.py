@@ -13,8 +13,10 @@ import httpx
 import pytest
 
 from settings import Settings
-from tests.conftest import Api, error_codes, make_settings, serve
-from tests.graphql.conftest import Account
+from tests.utils.accounts import Account
+from tests.utils.api import Api, error_codes
+from tests.utils.app import serve
+from tests.utils.settings import make_settings
 from web.media_types import GRAPHQL_RESPONSE_JSON
 
 SECRET = "secret SQL details"

@@ -9,7 +9,8 @@ import pytest
 from graphql import get_introspection_query
 
 from settings import Settings
-from tests.conftest import Api, make_settings
+from tests.utils.api import Api
+from tests.utils.settings import make_settings
 
 VIEWERS = ["anonymous", "cookie", "bearer"]
 NAME = "Viewer"

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from db.models import Trade
 from services import Services
-from tests.conftest import Api
-from tests.graphql.conftest import Account
-from tests.graphql.helpers import JOB, REQUEST_TRADE_REPORT, TRADE_FIELDS, added, trade
+from tests.utils.accounts import Account
+from tests.utils.api import Api
+from tests.utils.graphql import JOB, REQUEST_TRADE_REPORT, TRADE_FIELDS, added, trade
 
 TRADE = f"query($id: Int!) {{ trade(id: $id) {{ {TRADE_FIELDS} }} }}"
 

@@ -13,9 +13,9 @@ from sqlalchemy import update
 from db.models import IdempotencyKey, Job, Trade
 from db.types import utcnow
 from services import Services
-from tests.conftest import Api
-from tests.graphql.conftest import Account
-from tests.graphql.helpers import (
+from tests.utils.accounts import Account
+from tests.utils.api import Api
+from tests.utils.graphql import (
     CHANGE_USER_NAME,
     JOB,
     REQUEST_TRADE_REPORT,

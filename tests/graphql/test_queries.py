@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 
 from db.models import User
 from services import Services
-from tests.conftest import Api
-from tests.graphql.conftest import Account
-from tests.graphql.helpers import (
+from tests.utils.accounts import Account
+from tests.utils.api import Api
+from tests.utils.graphql import (
     ADD_DEGREE,
     TRADE_FIELDS,
     added,
@@ -22,18 +20,10 @@ from tests.graphql.helpers import (
 USER_FIELDS = "id name role email registeredAt"
 
 
-async def data(api: Api, query: str, token: str, **variables: Any) -> dict[str, Any]:
-    """The `data` of a query that must succeed."""
-    body = await api.gql(query, variables, token=token)
-    assert "errors" not in body, body
-    result: dict[str, Any] = body["data"]
-    return result
-
-
 async def trade_ids(api: Api, token: str, arguments: str = "") -> list[int]:
     """Ids returned by `trades(<arguments>)`, in the order the API returns them."""
     query = f"{{ trades{f'({arguments})' if arguments else ''} {{ id }} }}"
-    return [t["id"] for t in (await data(api, query, token))["trades"]]
+    return [t["id"] for t in (await api.data(query, token))["trades"]]
 
 
 async def all_user_ids(services: Services) -> list[int]:
@@ -49,7 +39,7 @@ async def test_me_is_null_when_anonymous(api: Api) -> None:
 
 
 async def test_me_is_the_signed_in_user(api: Api, alice: Account) -> None:
-    me = (await data(api, f"{{ me {{ {USER_FIELDS} }} }}", alice.token))["me"]
+    me = (await api.data(f"{{ me {{ {USER_FIELDS} }} }}", alice.token))["me"]
     assert {k: me[k] for k in ("id", "name", "role", "email")} == {
         "id": alice.id,
         "name": "Alice",
@@ -61,7 +51,7 @@ async def test_me_is_the_signed_in_user(api: Api, alice: Account) -> None:
 
 async def test_user_by_id(api: Api, alice: Account, bob: Account) -> None:
     query = f"query($id: Int!) {{ user(id: $id) {{ {USER_FIELDS} }} }}"
-    user = (await data(api, query, alice.token, id=bob.id))["user"]
+    user = (await api.data(query, alice.token, id=bob.id))["user"]
     assert (user["id"], user["name"], user["role"]) == (bob.id, "Bob", "user")
     assert_recent_utc(user["registeredAt"])
 
@@ -77,7 +67,7 @@ async def test_users_default_page_is_the_first_ten_by_id(
     await insert_users(services, 12)
     ids = await all_user_ids(services)
     assert len(ids) == 14  # the admin, alice and the 12 inserted users
-    users = (await data(api, "{ users { id } }", alice.token))["users"]
+    users = (await api.data("{ users { id } }", alice.token))["users"]
     assert [u["id"] for u in users] == ids[:10]
 
 
@@ -85,16 +75,16 @@ async def test_users_limit_and_offset(api: Api, services: Services, alice: Accou
     await insert_users(services, 6)
     ids = await all_user_ids(services)
     query = "query($limit: Int!, $offset: Int!) { users(limit: $limit, offset: $offset) { id } }"
-    page = (await data(api, query, alice.token, limit=3, offset=2))["users"]
+    page = (await api.data(query, alice.token, limit=3, offset=2))["users"]
     assert [u["id"] for u in page] == ids[2:5]
-    rest = (await data(api, query, alice.token, limit=100, offset=5))["users"]
+    rest = (await api.data(query, alice.token, limit=100, offset=5))["users"]
     assert [u["id"] for u in rest] == ids[5:]
-    beyond = (await data(api, query, alice.token, limit=10, offset=len(ids)))["users"]
+    beyond = (await api.data(query, alice.token, limit=10, offset=len(ids)))["users"]
     assert beyond == []
 
 
 async def test_role_is_user_or_admin(api: Api, admin: Account, alice: Account) -> None:
-    users = (await data(api, "{ users { id role } }", alice.token))["users"]
+    users = (await api.data("{ users { id role } }", alice.token))["users"]
     assert {u["id"]: u["role"] for u in users} == {admin.id: "admin", alice.id: "user"}
 
 
@@ -104,7 +94,7 @@ async def test_role_is_user_or_admin(api: Api, admin: Account, alice: Account) -
 async def test_trade_by_id(api: Api, alice: Account) -> None:
     [stored] = await added(api, alice.token, [trade("ETH", "SELL", "2500.5", "0.25")])
     query = f"query($id: Int!) {{ trade(id: $id) {{ {TRADE_FIELDS} }} }}"
-    found = (await data(api, query, alice.token, id=stored["id"]))["trade"]
+    found = (await api.data(query, alice.token, id=stored["id"]))["trade"]
     assert found == {
         "id": stored["id"],
         "userId": alice.id,
@@ -152,7 +142,7 @@ async def test_trades_filtered_by_currency_case_insensitively(
     btc = [ids["bob_btc_buy"], ids["alice_btc_sell"], ids["alice_btc_buy"]]
     assert await trade_ids(api, alice.token, 'currency: "btc"') == btc
     assert await trade_ids(api, alice.token, 'currency: "BTC"') == btc
-    currencies = await data(api, '{ trades(currency: "Eth") { currency } }', alice.token)
+    currencies = await api.data('{ trades(currency: "Eth") { currency } }', alice.token)
     assert currencies["trades"] == [{"currency": "ETH"}, {"currency": "ETH"}]
 
 
@@ -214,7 +204,7 @@ async def test_user_trades_are_the_users_own_newest_first_and_paged(
       }
     }
     """
-    user = (await data(api, query, bob.token, id=alice.id))["user"]
+    user = (await api.data(query, bob.token, id=alice.id))["user"]
     assert [t["id"] for t in user["all"]] == newest_first
     assert {t["userId"] for t in user["all"]} == {alice.id}
     assert [t["id"] for t in user["page"]] == newest_first[1:3]
@@ -223,7 +213,7 @@ async def test_user_trades_are_the_users_own_newest_first_and_paged(
 
 async def test_user_trades_default_limit_is_ten(api: Api, alice: Account) -> None:
     stored = await added(api, alice.token, [trade() for _ in range(12)])
-    me = (await data(api, "{ me { trades { id } } }", alice.token))["me"]
+    me = (await api.data("{ me { trades { id } } }", alice.token))["me"]
     assert [t["id"] for t in me["trades"]] == sorted((t["id"] for t in stored), reverse=True)[:10]
 
 
@@ -234,19 +224,19 @@ async def test_user_degrees(api: Api, admin: Account, alice: Account) -> None:
         assert "errors" not in body, body
         given.append(body["data"]["addDegree"])
     query = "query($id: Int!) { user(id: $id) { degrees { id name createdAt } } }"
-    degrees = (await data(api, query, alice.token, id=alice.id))["user"]["degrees"]
+    degrees = (await api.data(query, alice.token, id=alice.id))["user"]["degrees"]
     assert degrees == given
     assert [d["name"] for d in degrees] == ["NEWBIE", "EXPERT"]
     for degree in degrees:
         assert_recent_utc(degree["createdAt"])
-    others = (await data(api, query, alice.token, id=admin.id))["user"]["degrees"]
+    others = (await api.data(query, alice.token, id=admin.id))["user"]["degrees"]
     assert others == []
 
 
 async def test_trade_user_is_the_owner(api: Api, alice: Account, bob: Account) -> None:
     [a] = await added(api, alice.token, [trade("BTC")])
     [b] = await added(api, bob.token, [trade("ETH")])
-    trades = (await data(api, "{ trades { id user { id name role } } }", alice.token))["trades"]
+    trades = (await api.data("{ trades { id user { id name role } } }", alice.token))["trades"]
     assert trades == [
         {"id": b["id"], "user": {"id": bob.id, "name": "Bob", "role": "user"}},
         {"id": a["id"], "user": {"id": alice.id, "name": "Alice", "role": "user"}},
@@ -255,5 +245,5 @@ async def test_trade_user_is_the_owner(api: Api, alice: Account, bob: Account) -
 
 async def test_decimals_are_strings_with_eight_places(api: Api, alice: Account) -> None:
     await added(api, alice.token, [trade(price="64000", amount="0.5")])
-    [found] = (await data(api, "{ trades { price amount } }", alice.token))["trades"]
+    [found] = (await api.data("{ trades { price amount } }", alice.token))["trades"]
     assert found == {"price": "64000.00000000", "amount": "0.50000000"}

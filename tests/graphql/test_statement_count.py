@@ -11,10 +11,11 @@ from sqlalchemy import insert, select
 from db.models import Degree, Trade, User
 from services import Services
 from settings import Settings
-from tests.conftest import Api, make_settings
-from tests.graphql.conftest import Account
-from tests.graphql.helpers import insert_users
-from tests.statements import recorded_statements
+from tests.utils.accounts import Account
+from tests.utils.api import Api
+from tests.utils.graphql import insert_users
+from tests.utils.settings import make_settings
+from tests.utils.statements import recorded_statements
 
 NESTED = """
 query($limit: Int!) {

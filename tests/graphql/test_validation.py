@@ -8,9 +8,9 @@ import pytest
 
 from db.models import Trade
 from services import Services
-from tests.conftest import Api
-from tests.graphql.conftest import Account
-from tests.graphql.helpers import (
+from tests.utils.accounts import Account
+from tests.utils.api import Api
+from tests.utils.graphql import (
     CHANGE_USER_NAME,
     add_trades,
     count_rows,

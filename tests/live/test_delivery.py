@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.live.conftest import ADD_TRADES, Live
+from tests.utils.live import ADD_TRADES, Live
 
 ADD_TRADES_ONCE = """mutation($t: [TradeInput!]!, $k: String) {
   addTrades(trades: $t, idempotencyKey: $k) { id } }"""

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.live.conftest import APP_ORIGIN, Live
+from tests.utils.live import Live
+from tests.utils.settings import APP_ORIGIN
 
 WARM = "query($id: Int!) { cacheStats { hits } user(id: $id) { degrees { name } } }"
 ADD_DEGREE = "mutation($id: Int!) { addDegree(userId: $id, name: EXPERT) { id } }"

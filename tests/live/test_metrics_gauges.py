@@ -6,7 +6,7 @@ import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.live.conftest import Live
+from tests.utils.live import Live
 
 CONNECTIONS = "trading_api_websocket_connections"
 SUBSCRIPTIONS = "trading_api_subscriptions"

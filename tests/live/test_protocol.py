@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live.conftest import TRADE_ADDED, Account, Live, start_live
+from tests.utils.live import TRADE_ADDED, Account, Live, start_live
 
 
 @pytest.fixture(scope="module")

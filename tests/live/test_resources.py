@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live.conftest import Live, start_live
+from tests.utils.live import Live, start_live
 
 CYCLES = 500
 QUEUE = 20

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live.conftest import Live, Socket, start_live
+from tests.utils.live import Live, Socket, start_live
 
 PUBLIC = "subscription { tradeAdded { id currency user { id name } } }"
 PRIVATE = "subscription { tradeAdded { id user { id name email } } }"

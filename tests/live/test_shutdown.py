@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live.conftest import start_live
+from tests.utils.live import start_live
 
 GRACE = 10.0
 

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from tests.live.conftest import APP_ORIGIN, Live, start_live
+from tests.utils.live import Live, start_live
+from tests.utils.settings import APP_ORIGIN
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from observability.logs import BatchedStderr, JsonFormatter
-from tests.conftest import Api, make_settings, serve
+from tests.utils.api import Api
+from tests.utils.app import serve
+from tests.utils.settings import make_settings
 
 ADD_TRADES = """mutation AddOne($t: [TradeInput!]!) { addTrades(trades: $t) { id } }"""
 TRADE = {"currency": "BTC", "side": "BUY", "price": "100.5", "amount": "2"}

@@ -12,8 +12,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from observability import middleware, sql
-from tests.conftest import Api, make_settings, serve
-from tests.servers import uvicorn_servers
+from tests.utils.api import Api
+from tests.utils.app import serve
+from tests.utils.servers import uvicorn_servers
+from tests.utils.settings import make_settings
 
 ADD_TRADES = """mutation AddOne($t: [TradeInput!]!) { addTrades(trades: $t) { id } }"""
 TRADE = {"currency": "BTC", "side": "BUY", "price": "100.5", "amount": "2"}

@@ -16,8 +16,10 @@ from redis.asyncio import Redis
 
 from db.revision import migration_head
 from observability.heartbeat import HEARTBEAT_KEY
-from tests.conftest import Api, error_codes, make_settings, serve
+from tests.utils.api import Api, error_codes
+from tests.utils.app import serve
 from tests.utils.redis_server import RedisServer
+from tests.utils.settings import make_settings
 from tests.workers.processes import WorkerProcess, eventually, worker_environment
 from workers import WorkerSettings
 

@@ -6,7 +6,7 @@ from graphql import build_schema, find_breaking_changes, print_schema
 
 from schema.schema import create_schema
 from settings import Settings
-from tests.databases import ROOT
+from tests.utils.databases import ROOT
 
 CONTRACT = (ROOT / "tests" / "contract.graphql").read_text()
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.databases import copy_sqlite
-from tests.live.conftest import Account, Live, start_live
+from tests.utils.databases import copy_sqlite
+from tests.utils.live import Account, Live, start_live
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.live.conftest import Live
+from tests.utils.live import Live
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _RSS = re.compile(r"^VmRSS:\s+(\d+) kB", re.MULTILINE)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.live.conftest import ADD_TRADES, Account, Live, start_live
+from tests.utils.live import ADD_TRADES, Account, Live, start_live
 
 TRADES = "{ me { trades { id currency price } } }"
 FILTERED = "query($c: String) { trades(currency: $c) { id } }"

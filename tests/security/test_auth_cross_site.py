@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from auth.cross_site import COOKIE_ACROSS_SITES
-from tests.live.conftest import APP_ORIGIN, PASSWORD, Account, Live, start_live
+from tests.utils.live import PASSWORD, Account, Live, start_live
+from tests.utils.settings import APP_ORIGIN
 
 ATTACKER = "attacker@example.com"
 EVIL = "https://evil.example"

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live.conftest import PASSWORD, Account, Live, start_live
+from tests.utils.live import PASSWORD, Account, Live, start_live
 
 EMAIL = "cached@example.com"
 Request = Callable[[httpx.Client, Account], httpx.Response]

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.live.conftest import Account, Live, Socket
 from tests.security.live import REFUSAL_CPU_SECONDS, cost_of
+from tests.utils.live import Account, Live, Socket
 
 HEAVY_LIVE = (
     "subscription { tradeAdded { user { trades(limit: 100) { user { trades(limit: 100) "

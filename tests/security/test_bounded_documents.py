@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.live.conftest import Account, Live
 from tests.security.live import MB, REFUSAL_CPU_SECONDS, cost_of
+from tests.utils.live import Account, Live
 
 REPEATED_ME = "{ " + "me { name } " * 1_200 + "}"
 

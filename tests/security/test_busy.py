@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import exc
 
 from db.engine import is_busy, is_unavailable
-from tests.conftest import Api, make_settings, serve
+from tests.utils.api import Api
+from tests.utils.app import serve
+from tests.utils.settings import make_settings
 
 BUSY = "The server is busy; try again shortly"
 UNAVAILABLE = "The database is unavailable; try again shortly"

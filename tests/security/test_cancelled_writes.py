@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.live.conftest import ADD_TRADES, PASSWORD, Account, Live, Socket, start_live
+from tests.utils.live import ADD_TRADES, PASSWORD, Account, Live, Socket, start_live
 
 SOCKETS = 5  # of the 10 a user may open
 IN_FLIGHT = 20  # operations in flight per socket, the default WS_MAX_SUBSCRIPTIONS

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.conftest import Api
+from tests.utils.api import Api
 
 ME = "{ me { email } }"
 EMAIL = "csrf@example.com"

@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from services import Services
-from tests.conftest import Api, make_settings, serve
-from tests.databases import POSTGRES_ADMIN_URL, PostgresTemplate, postgres_url
+from tests.utils.api import Api
+from tests.utils.app import serve
+from tests.utils.databases import POSTGRES_ADMIN_URL, PostgresTemplate, postgres_url
 from tests.utils.ports import free_port
+from tests.utils.settings import make_settings
 
 FAST = 3.0  # seconds: what "fail fast" means here
 UNAVAILABLE = "The database is unavailable; try again shortly"

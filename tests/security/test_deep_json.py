@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live.conftest import Account, Live, start_live
 from tests.security.live import cost_of
+from tests.utils.live import Account, Live, start_live
 
 DEEP = 5_000
 # Around the interpreter's recursion limit (1,000), where the decoder starts to give up: depths

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live.conftest import Live, start_live
+from tests.utils.live import Live, start_live
 
 DOCS = ("/docs", "/redoc", "/openapi.json")
 # Production refuses the tests' development key: a random-looking one of its own.

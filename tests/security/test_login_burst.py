@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live.conftest import Live, start_live
 from tests.security.live import bystander, cost_of
+from tests.utils.live import Live, start_live
 
 LIMIT = 5  # LOGIN_MAX_FAILURES_PER_ACCOUNT's default
 BURST = 50

@@ -10,7 +10,9 @@ import pytest
 
 from services import Services
 from settings import Settings
-from tests.conftest import Api, make_settings, serve
+from tests.utils.api import Api
+from tests.utils.app import serve
+from tests.utils.settings import make_settings
 
 PASSWORD = "trade-secret-1"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.live.conftest import Live, start_live
 from tests.security.live import cost_of
+from tests.utils.live import Live, start_live
 
 EMAIL = "long@example.com"
 MAX_LENGTH = 128  # schema/models.py MAX_PASSWORD_LENGTH

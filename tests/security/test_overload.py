@@ -15,8 +15,9 @@ from starlette.testclient import TestClient, WebSocketDenialResponse
 
 from bench.crowd import PROBE_TIMEOUT, Step, load, percentile
 from main import create_app
-from tests.conftest import make_settings, serve
-from tests.live.conftest import PROTOCOL, Live, start_live
+from tests.utils.app import serve
+from tests.utils.live import PROTOCOL, Live, start_live
+from tests.utils.settings import make_settings
 from web.load_shedding import ConcurrencyLimit
 
 CLIENTS = 300

@@ -8,24 +8,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Api, make_settings, serve
+from tests.utils.api import Api
+from tests.utils.app import serve
+from tests.utils.settings import make_settings
 
 INTROSPECTION = "{ __schema { queryType { name } } }"
 NESTED_ANCHOR = (
     "{ users(limit: 50, offset: 200) { id name degrees { name createdAt } "
     "trades(limit: 20) { id currency side price amount createdAt } } }"
 )
-
-
-async def post(api: Api, query: str, token: str, **variables: Any) -> dict[str, Any]:
-    response = await api.client.post(
-        "/graphql",
-        json={"query": query, "variables": variables},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def code(body: dict[str, Any]) -> str:
@@ -41,7 +32,7 @@ async def token(api: Api) -> str:
 
 async def test_depth_beyond_the_limit_is_refused(api: Api, token: str) -> None:
     deep = "{ me { trades { user { trades { user { trades { user { trades { user { trades { user { name } } } } } } } } } } } }"  # noqa: E501
-    body = await post(api, deep, token)
+    body = await api.gql(deep, token=token)
     assert code(body) == "GRAPHQL_VALIDATION_FAILED"
     assert "exceeds maximum operation depth of 10" in body["errors"][0]["message"]
 
@@ -55,23 +46,23 @@ def nested(levels: int) -> str:
 async def test_the_depth_limit_counts_levels_of_fields(api: Api, token: str) -> None:
     """GRAPHQL_MAX_DEPTH (10) levels pass; the eleventh is refused (11 passed before)."""
     assert nested(2) == "{ me { id } }"
-    body = await post(api, nested(10), token)
+    body = await api.gql(nested(10), token=token)
     assert "errors" not in body, body
-    body = await post(api, nested(11), token)
+    body = await api.gql(nested(11), token=token)
     assert code(body) == "GRAPHQL_VALIDATION_FAILED"
     assert "exceeds maximum operation depth of 10" in body["errors"][0]["message"]
 
 
 async def test_too_many_aliases_are_refused(api: Api, token: str) -> None:
     aliased = "{ " + " ".join(f"a{i}: me {{ id }}" for i in range(31)) + " }"
-    body = await post(api, aliased, token)
+    body = await api.gql(aliased, token=token)
     assert code(body) == "GRAPHQL_VALIDATION_FAILED"
     assert "aliases" in body["errors"][0]["message"]
 
 
 async def test_too_many_tokens_stop_parsing(api: Api, token: str) -> None:
     huge = "{ " + "me { id } " * 1_500 + "}"
-    body = await post(api, huge, token)
+    body = await api.gql(huge, token=token)
     assert code(body) == "GRAPHQL_PARSE_FAILED"
     assert "more than 5000 tokens" in body["errors"][0]["message"]
 
@@ -99,22 +90,24 @@ async def test_too_many_tokens_stop_parsing(api: Api, token: str) -> None:
 async def test_cost_beyond_the_budget_is_refused(
     api: Api, token: str, query: str, variables: dict[str, Any], cost: int
 ) -> None:
-    body = await post(api, query, token, **variables)
+    body = await api.gql(query, variables, token=token)
     assert code(body) == "QUERY_TOO_COMPLEX"
     assert body["errors"][0]["extensions"]["cost"] == cost
     assert body["errors"][0]["extensions"]["budget"] == 10_000
 
 
 async def test_the_contract_workloads_fit_the_budget(api: Api, token: str) -> None:
-    body = await post(api, NESTED_ANCHOR, token)
+    body = await api.gql(NESTED_ANCHOR, token=token)
     assert "errors" not in body, body
-    body = await post(api, "{ users(limit: 50) { trades(limit: 20) { user { name } } } }", token)
+    body = await api.gql(
+        "{ users(limit: 50) { trades(limit: 20) { user { name } } } }", token=token
+    )
     assert "errors" not in body, body
 
 
 async def test_fragment_cycles_are_refused_without_recursing(api: Api, token: str) -> None:
     cyclic = "{ ...A } fragment A on Query { me { id } ...B } fragment B on Query { ...A }"
-    body = await post(api, cyclic, token)
+    body = await api.gql(cyclic, token=token)
     assert code(body) == "GRAPHQL_VALIDATION_FAILED"
     assert any("Cannot spread fragment" in e["message"] for e in body["errors"])
 

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.live.conftest import Account, Live, start_live
 from tests.security.live import cost_of
+from tests.utils.live import Account, Live, start_live
 
 LIMIT = 10  # REPORT_MAX_REQUESTS_PER_USER's default
 REQUESTS = 30

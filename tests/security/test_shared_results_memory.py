@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.live.conftest import Live, start_live
 from tests.security.live import MB, cost_of
+from tests.utils.live import Live, start_live
 
 # About 9,200 fields per event: within the cost budget (10,000), as the query below shows, and
 # within the live budget of this test's server (twice that: two subscriptions of one user).

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live.conftest import PASSWORD, Live, start_live
 from tests.security.live import bystander, cost_of
+from tests.utils.live import PASSWORD, Live, start_live
 
 LIMIT = 10  # REGISTER_MAX_PER_ADDRESS's default
 BURST = 60

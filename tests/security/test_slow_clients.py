@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.live.conftest import Account, Live, start_live
 from tests.security.live import cost_of
+from tests.utils.live import Account, Live, start_live
 
 READ_TIMEOUT = 1.0
 IDLE_TIMEOUT = 2

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.live.conftest import ADD_TRADES, Live, Socket, start_live
 from tests.security.live import MB, cost_of
+from tests.utils.live import ADD_TRADES, Live, Socket, start_live
 
 MAX_BODY_BYTES = 1_048_576  # the default
 SOCKETS_PER_USER = 10  # the default

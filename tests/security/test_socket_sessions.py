@@ -14,8 +14,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from auth.tokens import ALGORITHM, key_id
-from tests.conftest import TEST_SECRET
-from tests.live.conftest import ADD_TRADES, Live, start_live
+from tests.utils.live import ADD_TRADES, Live, start_live
+from tests.utils.settings import TEST_SECRET
 
 TRADES = "{ me { trades(limit: 100) { id } } }"
 

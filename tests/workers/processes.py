@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_SECRET
-from tests.databases import ROOT
+from tests.utils.databases import ROOT
 from tests.utils.redis_server import RedisServer
+from tests.utils.settings import TEST_SECRET
 
 START_TIMEOUT = 20.0
 # Worker settings whose reports wait, once started, while a file exists (held_reports.py).

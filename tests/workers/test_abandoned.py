@@ -23,9 +23,11 @@ from redis.asyncio import Redis
 from db import jobs
 from db.models import Job
 from services import Services
-from tests.conftest import Api, make_settings, serve
-from tests.graphql.helpers import JOB, REQUEST_TRADE_REPORT
+from tests.utils.api import Api
+from tests.utils.app import serve
+from tests.utils.graphql import JOB, REQUEST_TRADE_REPORT
 from tests.utils.redis_server import RedisServer
+from tests.utils.settings import make_settings
 from tests.workers.processes import (
     HELD_REPORTS,
     WorkerProcess,

@@ -18,9 +18,10 @@ import workers.reports
 from db.models import Job, Notification
 from services import Services
 from settings import Settings
-from tests.conftest import Api, make_settings
-from tests.graphql.helpers import JOB, REQUEST_TRADE_REPORT, added, trade
-from tests.workers.conftest import FlakySender, all_rows, run_worker
+from tests.utils.api import Api
+from tests.utils.graphql import JOB, REQUEST_TRADE_REPORT, added, trade
+from tests.utils.settings import make_settings
+from tests.workers.jobs import FlakySender, all_rows, run_worker
 from workers import reports
 
 BTC_AND_ETH = [

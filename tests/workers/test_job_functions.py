@@ -16,9 +16,10 @@ from db.models import WELCOME, IdempotencyKey, Job, Notification, RevokedToken
 from db.types import utcnow
 from services import Services
 from settings import Settings
-from tests.conftest import Api, make_settings
-from tests.graphql.helpers import REQUEST_TRADE_REPORT, added, insert_users, trade
-from tests.workers.conftest import FlakySender, all_rows, job_context
+from tests.utils.api import Api
+from tests.utils.graphql import REQUEST_TRADE_REPORT, added, insert_users, trade
+from tests.utils.settings import make_settings
+from tests.workers.jobs import FlakySender, all_rows, job_context
 from workers import reports
 from workers.inprocess import InProcessJobs
 from workers.purge import purge_expired

@@ -11,8 +11,8 @@ from sqlalchemy import insert
 from db.models import Job
 from db.types import utcnow
 from services import Services
-from tests.conftest import Api
-from tests.graphql.helpers import REQUEST_TRADE_REPORT, error_code, insert_users
+from tests.utils.api import Api
+from tests.utils.graphql import REQUEST_TRADE_REPORT, error_code, insert_users
 
 JOBS = """
 query Jobs($limit: Int! = 10, $offset: Int! = 0, $status: JobStatus) {

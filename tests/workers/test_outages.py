@@ -11,9 +11,11 @@ from arq.constants import default_queue_name, in_progress_key_prefix, job_key_pr
 from arq.jobs import Job as ArqJob
 from redis.asyncio import Redis
 
-from tests.conftest import Api, make_settings, serve
-from tests.graphql.helpers import JOB, REQUEST_TRADE_REPORT
+from tests.utils.api import Api
+from tests.utils.app import serve
+from tests.utils.graphql import JOB, REQUEST_TRADE_REPORT
 from tests.utils.redis_server import RedisServer
+from tests.utils.settings import make_settings
 from tests.workers.processes import (
     HELD_REPORTS,
     WorkerProcess,

@@ -13,10 +13,11 @@ from arq.jobs import JobStatus as ArqStatus
 from db.models import Job, Notification, OutboxMessage
 from services import Services
 from settings import Settings
-from tests.conftest import Api, make_settings
-from tests.graphql.helpers import REQUEST_TRADE_REPORT, added, trade
+from tests.utils.api import Api
+from tests.utils.graphql import REQUEST_TRADE_REPORT, added, trade
 from tests.utils.redis_server import RedisServer
-from tests.workers.conftest import all_rows
+from tests.utils.settings import make_settings
+from tests.workers.jobs import all_rows
 
 
 @pytest.fixture

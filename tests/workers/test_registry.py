@@ -17,9 +17,9 @@ from redis.asyncio import Redis
 from db.models import Job, OutboxMessage
 from services import Services, start_services
 from settings import Settings, get_settings
-from tests.conftest import make_settings
-from tests.graphql.helpers import insert_users
-from tests.workers.conftest import all_rows
+from tests.utils.graphql import insert_users
+from tests.utils.settings import make_settings
+from tests.workers.jobs import all_rows
 from workers import WorkerSettings, registry
 from workers.registry import JOBS, Registered
 

@@ -9,7 +9,7 @@ from sqlalchemy import insert
 
 from db.models import Trade
 from services import Services
-from tests.graphql.helpers import insert_users
+from tests.utils.graphql import insert_users
 from workers.reports import compute_trade_report
 
 

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from tests.databases import ROOT
+from tests.utils.databases import ROOT
 
 PROBE = """
 import json, sys

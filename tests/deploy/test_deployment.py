@@ -17,11 +17,11 @@ import pytest
 from redis import Redis
 
 from events.redis_broadcast import channel_for
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_SECRET
-from tests.databases import ROOT, PostgresTemplate, postgres_url
-from tests.live.conftest import Live
-from tests.servers import Server, graphql_data, stop, wait_until_serving
+from tests.utils.databases import ROOT, PostgresTemplate, postgres_url
+from tests.utils.live import Live
 from tests.utils.ports import free_port
+from tests.utils.servers import Server, graphql_data, stop, wait_until_serving
+from tests.utils.settings import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_SECRET
 
 JOB_TIMEOUT = 30.0
 PASSWORD = "trade-secret-1"

@@ -11,7 +11,8 @@ import pytest
 from fastapi import FastAPI
 
 from schema.codes import ErrorCode
-from tests.conftest import make_settings, serve
+from tests.utils.app import serve
+from tests.utils.settings import make_settings
 
 MARKER = "zq7marker"
 SECRET_PASSWORD = f"my-secret-{MARKER}-9"

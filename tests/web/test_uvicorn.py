@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.databases import copy_sqlite
-from tests.servers import uvicorn_servers
+from tests.utils.databases import copy_sqlite
+from tests.utils.servers import uvicorn_servers
+from tests.utils.settings import ADMIN_EMAIL, ADMIN_PASSWORD
 
 PASSWORD = "trade-secret-1"
 

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_SECRET
-from tests.databases import ROOT, copy_sqlite
+from tests.utils.databases import ROOT, copy_sqlite
 from tests.utils.ports import free_port
+from tests.utils.settings import ADMIN_EMAIL, ADMIN_PASSWORD, APP_ORIGIN, TEST_SECRET
 
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
@@ -95,7 +95,7 @@ def start_uvicorn(
         "FIRST_ADMIN_EMAIL": ADMIN_EMAIL,
         "FIRST_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "ENVIRONMENT": "development",
-        "CORS_ORIGINS": "http://app.example",
+        "CORS_ORIGINS": APP_ORIGIN,
     }
     env.pop("REDIS_URL", None)
     env.update({name.upper(): value for name, value in overrides.items()})

@@ -1,4 +1,5 @@
-"""GraphQL documents and small helpers shared by the GraphQL tests."""
+"""GraphQL documents the tests send (trades, renames, degrees, reports) and small helpers around
+them: adding trades, reading errors, counting and inserting rows."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy import func, insert, select
 
 from db.models import Base, User
 from services import Services
-from tests.conftest import Api
+from tests.utils.api import Api
 
 TRADE_FIELDS = "id userId currency side price amount createdAt"
 

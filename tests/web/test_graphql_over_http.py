@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api
-from tests.databases import ROOT
-from tests.node import install_node_tool
-from tests.servers import Server, sqlite_server
+from tests.utils.api import Api
+from tests.utils.databases import ROOT
+from tests.utils.node import install_node_tool
+from tests.utils.servers import Server, sqlite_server
 
 AUDIT = ROOT / "tests" / "http_audit"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"

@@ -7,7 +7,8 @@ from typing import Any
 import httpx
 
 from settings import Settings
-from tests.conftest import Api, error_codes, serve
+from tests.utils.api import Api, error_codes
+from tests.utils.app import serve
 
 PASSWORD = "trade-secret-1"
 

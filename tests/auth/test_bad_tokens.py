@@ -13,8 +13,10 @@ import jwt
 import pytest
 
 from auth.tokens import ALGORITHM, key_id
-from tests.conftest import TEST_SECRET, make_settings, serve
-from tests.test_auth_rest import parse_set_cookie
+from tests.auth.cookies import parse_set_cookie
+from tests.utils.api import Api
+from tests.utils.app import serve
+from tests.utils.settings import TEST_SECRET, make_settings
 
 PASSWORD = "trade-secret-1"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -47,18 +49,9 @@ async def client(
         yield client
 
 
-async def sign_up(client: httpx.AsyncClient, email: str) -> tuple[int, str]:
-    user = await client.post(
-        "/auth/register", json={"email": email, "password": PASSWORD, "name": "Bea"}
-    )
-    assert user.status_code == 201, user.text
-    token = await client.post("/auth/token", data={"username": email, "password": PASSWORD})
-    return user.json()["id"], token.json()["access_token"]
-
-
 async def bad_tokens(client: httpx.AsyncClient) -> dict[str, str]:
     """Each kind of refused token: forged, expired, logged out."""
-    user_id, logged_out = await sign_up(client, "bea@example.com")
+    user_id, logged_out = await Api(client).signup("bea@example.com", "Bea")
     response = await client.post("/auth/logout", headers={"Authorization": f"Bearer {logged_out}"})
     assert response.status_code == 204
     return {"garbage": "not-a-token", "expired": expired_token(user_id), "logged out": logged_out}
@@ -103,7 +96,7 @@ async def test_no_credentials_at_all_is_anonymous(client: httpx.AsyncClient) -> 
 
 
 async def test_a_valid_token_still_answers(client: httpx.AsyncClient) -> None:
-    _, token = await sign_up(client, "valid@example.com")
+    _, token = await Api(client).signup("valid@example.com", "Bea")
     response = await client.post("/graphql", json=ME, headers={"Authorization": f"Bearer {token}"})
     assert response.json() == {"data": {"me": {"name": "Bea"}}}
 
@@ -157,7 +150,7 @@ async def test_logout_with_a_refused_cookie_still_signs_out(client: httpx.AsyncC
 
 async def test_signing_in_with_a_stale_cookie_works(client: httpx.AsyncClient) -> None:
     """The live page signs in again while the browser still holds the refused cookie."""
-    await sign_up(client, "stale@example.com")
+    await Api(client).signup("stale@example.com", "Bea")
     response = await client.post(
         "/auth/login",
         data={"username": "stale@example.com", "password": PASSWORD},
