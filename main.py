@@ -11,24 +11,24 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from auth.accounts import EmailTakenError, ensure_admin
-from auth.routes import router as auth_router
 from db import data_versions
 from fastpath.middleware import CompiledQueries
 from observability.logs import configure_logging
 from observability.middleware import RequestLog
-from observability.routes import router as metrics_router
-from resolvers.view import GraphQLView
-from schema.schema import create_schema
 from services import Services, start_services
 from settings import FIRST_ADMIN_NAME, Settings, get_settings
 from startup import check_database, database_problems, exit_on_problem
+from web.auth_routes import router as auth_router
 from web.body_limit import BodyLimit
 from web.errors import add_database_error_handlers
 from web.graphiql_page import add_graphiql_assets
+from web.graphql_schema import create_schema
+from web.graphql_view import GraphQLView
 from web.health import router as health_router
 from web.lifespan_report import LifespanReport
 from web.live_page import add_live_page
 from web.load_shedding import ConcurrencyLimit
+from web.metrics import router as metrics_router
 from web.rest_docs import add_rest_docs
 from web.rest_errors import ERROR_RESPONSES, add_error_handlers
 from web.vendored import add_vendored_assets

@@ -112,7 +112,7 @@ def prepare() -> None:
 
 def export_schema() -> None:
     """Write the served SDL to schema.graphql (tests fail when it drifts)."""
-    from schema.schema import create_schema
+    from web.graphql_schema import create_schema
 
     schema = create_schema(get_settings())
     SCHEMA_FILE.write_text(schema.as_str() + "\n")

@@ -15,16 +15,16 @@ from auth.cross_site import (
     refuse_cookie_across_sites,
     refuse_cross_site,
 )
-from auth.deps import NOT_SIGNED_IN, CurrentUser, ServicesDep
 from auth.identity import COOKIE_NAME, InvalidToken, clear_cookie, signed_in, token_from
 from auth.responses import AuthRoute
 from auth.tokens import IssuedToken, issue_token
 from db import data_versions, sessions
 from db.records import UserRecord
 from events.broadcast import SessionsEnded, end_sockets
+from ratelimit.limiter import RateLimitExceeded, client_address
 from schema.models import MAX_PASSWORD_LENGTH, Token, UserCreate, UserRead
 from services import Services
-from web.rate_limit import RateLimitExceeded, client_address
+from web.deps import NOT_SIGNED_IN, CurrentUser, ServicesDep
 from web.rest_errors import ApiError, documented
 from workers.queue import add_job
 

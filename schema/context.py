@@ -15,7 +15,7 @@ from auth.identity import InvalidToken, signed_in, token_from
 from auth.tokens import Claims
 from cache.reads import CachedReads
 from db.records import UserRecord
-from resolvers.dataloaders import Loaders
+from schema.dataloaders import Loaders
 from schema.errors import Unauthenticated
 from services import Services
 

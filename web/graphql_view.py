@@ -38,7 +38,8 @@ from compat.strawberry import (
 )
 from events.broadcast import LiveSocket
 from observability.metrics import WS_CONNECTIONS
-from resolvers.context import Context, get_context
+from ratelimit.limiter import RateLimitExceeded, Rule
+from schema.context import Context, get_context
 from schema.errors import Unauthenticated
 from services import Services
 from settings import Settings
@@ -46,7 +47,6 @@ from web.csrf import require_preflight
 from web.graphiql_page import graphiql_page
 from web.json_input import NESTED_TOO_DEEPLY, NestedTooDeeply, decode_json
 from web.media_types import GraphQLResponse, graphql_response
-from web.rate_limit import RateLimitExceeded, Rule
 from web.rest_errors import ApiError
 
 # RFC 6455 "Message Too Big"; graphql-ws clients treat it as fatal: resending would not help.
