@@ -15,6 +15,7 @@ from db import data_versions
 from fastpath.middleware import CompiledQueries
 from observability.logs import configure_logging
 from observability.middleware import RequestLog
+from schema.models import UserCreate
 from services import Services, start_services
 from settings import FIRST_ADMIN_NAME, Settings, get_settings
 from startup import check_database, database_problems, exit_on_problem
@@ -117,14 +118,16 @@ async def ensure_first_admin(settings: Settings, services: Services) -> None:
     """FIRST_ADMIN_EMAIL's account, created or promoted (settings.py checked it can sign up)."""
     if not (settings.first_admin_email and settings.first_admin_password):
         return
+    # As every sign-up is stored: the email lower case and normalized.
+    admin = UserCreate(
+        email=settings.first_admin_email,
+        password=settings.first_admin_password.get_secret_value(),
+        name=FIRST_ADMIN_NAME,
+    )
     try:
         async with services.sessions.begin() as session:
             admin_id = await ensure_admin(
-                session,
-                services.passwords,
-                settings.first_admin_email,
-                settings.first_admin_password.get_secret_value(),
-                name=FIRST_ADMIN_NAME,
+                session, services.passwords, admin.email, admin.password, admin.name
             )
             if admin_id is not None:
                 # Its role may have changed: no process may serve the old record.

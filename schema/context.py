@@ -60,7 +60,7 @@ async def get_context(connection: HTTPConnection) -> Context:
     services: Services = connection.app.state.services
     session, refused = None, False
     try:
-        session = await signed_in(services, token_from(connection))
+        session = await signed_in(services.settings, services.sessions, token_from(connection))
     except InvalidToken:
         refused = True
     viewer = session.user if session else None

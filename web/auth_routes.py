@@ -127,7 +127,7 @@ async def register_user(data: UserCreate, services: ServicesDep, request: Reques
     password_hash = await services.passwords.hash(data.password)
     try:
         async with services.sessions.begin() as session:
-            user = await register(session, data, password_hash)
+            user = await register(session, data.email, data.name, password_hash)
             # Committed with the account, sent once Redis (or this process) takes the job.
             await add_job(session, "send_welcome", user_id=user.id)
             await data_versions.bump(session, data_versions.USERS)
@@ -181,7 +181,7 @@ async def logout(request: Request, response: Response, services: ServicesDep) ->
     and its live subscriptions are closed. Clears the cookie; succeeds even when signed out, or
     when the token was already refused (expired, logged out): the client's aim is reached."""
     try:
-        current = await signed_in(services, token_from(request))
+        current = await signed_in(services.settings, services.sessions, token_from(request))
     except InvalidToken:
         current = None
     if current is not None:

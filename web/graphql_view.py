@@ -282,7 +282,9 @@ class GraphQLView(GraphQLRouter[Context, None]):
         token = params.get("authToken") if isinstance(params, dict) else None
         if isinstance(token, str) and token:
             try:
-                session = await signed_in(context.services, token)
+                session = await signed_in(
+                    context.services.settings, context.services.sessions, token
+                )
             except InvalidToken:
                 session = None
             context.viewer = session.user if session else None
