@@ -129,14 +129,15 @@ class Query:
 
     @strawberry.field(permission_classes=[IsAuthenticated, IsAdmin])
     def live_stats(self, info: Info[Context, None]) -> LiveStats:
-        fanout = info.context.services.broadcaster.fanout
+        broadcaster = info.context.services.broadcaster
+        counters = broadcaster.counters
         return LiveStats(
-            connections=fanout.counters.connections,
-            subscriptions=fanout.subscriber_count,
-            delivered=fanout.counters.delivered,
-            slow_consumers_closed=fanout.counters.slow_consumers_closed,
-            executions=fanout.counters.executions,
-            shared_results=fanout.counters.shared_results,
+            connections=counters.connections,
+            subscriptions=broadcaster.subscriber_count,
+            delivered=counters.delivered,
+            slow_consumers_closed=counters.slow_consumers_closed,
+            executions=counters.executions,
+            shared_results=counters.shared_results,
             tasks=len(asyncio.all_tasks()),
         )
 

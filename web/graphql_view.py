@@ -101,15 +101,12 @@ class SizedWebSocketAdapter(ASGIWebSocketAdapter):
 @contextmanager
 def _counted(context: Context) -> Iterator[None]:
     """Open sockets, for `liveStats`; a closed one is no longer tracked for logout."""
-    broadcaster = context.services.broadcaster
-    broadcaster.fanout.counters.connections += 1
-    WS_CONNECTIONS.inc()
-    try:
-        yield
-    finally:
-        broadcaster.fanout.counters.connections -= 1
-        WS_CONNECTIONS.dec()
-        broadcaster.untrack_socket(id(context))
+    with context.services.broadcaster.connected(id(context)):
+        WS_CONNECTIONS.inc()
+        try:
+            yield
+        finally:
+            WS_CONNECTIONS.dec()
 
 
 def _session_lasts(context: Context) -> bool:
