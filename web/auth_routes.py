@@ -9,12 +9,6 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from auth.accounts import EmailTakenError, authenticate, register
-from auth.cross_site import (
-    COOKIE_ACROSS_SITES,
-    REFUSAL,
-    refuse_cookie_across_sites,
-    refuse_cross_site,
-)
 from auth.identity import COOKIE_NAME, InvalidToken, clear_cookie, signed_in, token_from
 from auth.responses import AuthRoute
 from auth.tokens import IssuedToken, issue_token
@@ -24,6 +18,12 @@ from events.broadcast import SessionsEnded, end_sockets
 from ratelimit.limiter import RateLimitExceeded, client_address
 from schema.models import MAX_PASSWORD_LENGTH, Token, UserCreate, UserRead
 from services import Services
+from web.cross_site import (
+    COOKIE_ACROSS_SITES,
+    REFUSAL,
+    refuse_cookie_across_sites,
+    refuse_cross_site,
+)
 from web.deps import NOT_SIGNED_IN, CurrentUser, ServicesDep
 from web.rest_errors import ApiError, documented
 from workers.queue import add_job

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from auth.cross_site import COOKIE_ACROSS_SITES
 from tests.live.conftest import APP_ORIGIN, PASSWORD, Account, Live, start_live
+from web.cross_site import COOKIE_ACROSS_SITES
 
 ATTACKER = "attacker@example.com"
 EVIL = "https://evil.example"
