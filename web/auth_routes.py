@@ -15,7 +15,7 @@ from auth.tokens import IssuedToken, issue_token
 from db import data_versions, sessions
 from db.records import UserRecord
 from events.broadcast import SessionsEnded, end_sockets
-from ratelimit.limiter import RateLimitExceeded, client_address
+from ratelimit.limiter import RateLimitExceeded
 from schema.models import MAX_PASSWORD_LENGTH, Token, UserCreate, UserRead
 from services import Services
 from web.cross_site import (
@@ -81,7 +81,7 @@ async def _sign_in(
             errors=[("password", PASSWORD_TOO_LONG)],
         )
     limits = services.auth_limits
-    address = client_address(request)
+    address = _client_address(request)
     try:
         await limits.reserve_sign_in(form.username, address)
     except RateLimitExceeded as error:
@@ -94,6 +94,12 @@ async def _sign_in(
     await limits.signed_in(form.username, address)
     user, version = found
     return issue_token(services.settings, user.id, version)
+
+
+def _client_address(request: Request) -> str:
+    """The address the request comes from, the subject of the per-address limits; behind a
+    proxy, uvicorn's --proxy-headers makes it the client's."""
+    return request.client.host if request.client else "unknown"
 
 
 def _too_many(message: str, error: RateLimitExceeded) -> ApiError:
@@ -121,7 +127,7 @@ def _too_many(message: str, error: RateLimitExceeded) -> ApiError:
 async def register_user(data: UserCreate, services: ServicesDep, request: Request) -> UserRead:
     """Create an account with the `user` role."""
     try:
-        await services.auth_limits.reserve_registration(client_address(request))
+        await services.auth_limits.reserve_registration(_client_address(request))
     except RateLimitExceeded as error:
         raise _too_many(TOO_MANY_REGISTRATIONS, error) from None
     password_hash = await services.passwords.hash(data.password)
