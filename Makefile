@@ -44,10 +44,12 @@ worker: install
 test: install
 	@$(RUN) pytest
 
+# lint-imports checks the layers of pyproject.toml's [tool.importlinter]: imports only point down.
 lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy .
+	$(RUN) lint-imports
 
 format: install
 	$(RUN) ruff check --fix .

@@ -11,24 +11,25 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from auth.accounts import EmailTakenError, ensure_admin
-from auth.routes import router as auth_router
 from db import data_versions
 from fastpath.middleware import CompiledQueries
 from observability.logs import configure_logging
 from observability.middleware import RequestLog
-from observability.routes import router as metrics_router
-from resolvers.view import GraphQLView
-from schema.schema import create_schema
+from schema.models import UserCreate
 from services import Services, start_services
 from settings import FIRST_ADMIN_NAME, Settings, get_settings
 from startup import check_database, database_problems, exit_on_problem
+from web.auth_routes import router as auth_router
 from web.body_limit import BodyLimit
 from web.errors import add_database_error_handlers
 from web.graphiql_page import add_graphiql_assets
+from web.graphql_schema import create_schema
+from web.graphql_view import GraphQLView
 from web.health import router as health_router
 from web.lifespan_report import LifespanReport
 from web.live_page import add_live_page
 from web.load_shedding import ConcurrencyLimit
+from web.metrics import router as metrics_router
 from web.rest_docs import add_rest_docs
 from web.rest_errors import ERROR_RESPONSES, add_error_handlers
 from web.vendored import add_vendored_assets
@@ -117,14 +118,16 @@ async def ensure_first_admin(settings: Settings, services: Services) -> None:
     """FIRST_ADMIN_EMAIL's account, created or promoted (settings.py checked it can sign up)."""
     if not (settings.first_admin_email and settings.first_admin_password):
         return
+    # As every sign-up is stored: the email lower case and normalized.
+    admin = UserCreate(
+        email=settings.first_admin_email,
+        password=settings.first_admin_password.get_secret_value(),
+        name=FIRST_ADMIN_NAME,
+    )
     try:
         async with services.sessions.begin() as session:
             admin_id = await ensure_admin(
-                session,
-                services.passwords,
-                settings.first_admin_email,
-                settings.first_admin_password.get_secret_value(),
-                name=FIRST_ADMIN_NAME,
+                session, services.passwords, admin.email, admin.password, admin.name
             )
             if admin_id is not None:
                 # Its role may have changed: no process may serve the old record.

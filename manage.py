@@ -19,7 +19,6 @@ from auth.passwords import PasswordHasher
 from db import data_versions
 from db.engine import create_engine, create_session_factory
 from db.models import Degree, Trade, User
-from schema.models import UserCreate
 from settings import Settings, get_settings
 from startup import database_problems, exit_on_problem
 
@@ -54,27 +53,13 @@ async def load_demo_data(settings: Settings) -> None:
                 return
             print("- loading demo data")
             demo_hash = await passwords.hash(DEMO_PASSWORD)
-            demo = await register(
-                session,
-                UserCreate(email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Demo Trader"),
-                demo_hash,
-            )
-            await register(
-                session,
-                UserCreate(email=DEMO_ADMIN_EMAIL, password=DEMO_ADMIN_PASSWORD, name="Demo Admin"),
-                await passwords.hash(DEMO_ADMIN_PASSWORD),
-                admin=True,
-            )
+            demo = await register(session, DEMO_EMAIL, "Demo Trader", demo_hash)
+            admin_hash = await passwords.hash(DEMO_ADMIN_PASSWORD)
+            await register(session, DEMO_ADMIN_EMAIL, "Demo Admin", admin_hash, admin=True)
             rng = random.Random(42)  # noqa: S311 - repeatable demo data, not security
             user_ids = [demo.id]
             for name in ("Ada", "Grace", "Linus", "Margaret"):
-                user = await register(
-                    session,
-                    UserCreate(
-                        email=f"{name.lower()}@example.com", password=DEMO_PASSWORD, name=name
-                    ),
-                    demo_hash,
-                )
+                user = await register(session, f"{name.lower()}@example.com", name, demo_hash)
                 user_ids.append(user.id)
             prices = {"BTC": 64000, "ETH": 3200, "EUR": 1}
             trades = [
@@ -112,7 +97,7 @@ def prepare() -> None:
 
 def export_schema() -> None:
     """Write the served SDL to schema.graphql (tests fail when it drifts)."""
-    from schema.schema import create_schema
+    from web.graphql_schema import create_schema
 
     schema = create_schema(get_settings())
     SCHEMA_FILE.write_text(schema.as_str() + "\n")

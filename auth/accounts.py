@@ -12,7 +12,6 @@ from auth.passwords import PasswordHasher
 from db import sessions, users
 from db.models import ADMIN_ROLE_ID, USER_ROLE_ID, User
 from db.records import UserRecord
-from schema.models import UserCreate
 
 logger = logging.getLogger(__name__)
 
@@ -22,22 +21,23 @@ class EmailTakenError(Exception):
 
 
 async def register(
-    session: AsyncSession, data: UserCreate, password_hash: str, *, admin: bool = False
+    session: AsyncSession, email: str, name: str, password_hash: str, *, admin: bool = False
 ) -> UserRecord:
     """Create a user in the caller's transaction; EmailTakenError if the email is in use.
 
-    The caller hashes the password first, before its transaction holds a connection."""
+    The caller validates the email and name (schema/models.py's UserCreate) and hashes the
+    password first, before its transaction holds a connection."""
     try:
         async with session.begin_nested():
             return await users.create_user(
                 session,
-                email=data.email,
-                name=data.name,
+                email=email,
+                name=name,
                 password_hash=password_hash,
                 role_id=ADMIN_ROLE_ID if admin else USER_ROLE_ID,
             )
     except IntegrityError as error:
-        raise EmailTakenError(data.email) from error
+        raise EmailTakenError(email) from error
 
 
 async def authenticate(
@@ -60,22 +60,23 @@ async def authenticate(
 async def ensure_admin(
     session: AsyncSession, passwords: PasswordHasher, email: str, password: str, name: str
 ) -> int | None:
-    """Make sure this admin exists and is active (idempotent: run at every start-up).
+    """Make sure this admin exists and is active (idempotent: run at every start-up). The caller
+    validates the email, password and name as for any sign-up.
 
     Returns the admin's id, or None when the account was left alone.
 
     An existing account with that email is promoted only if it has the configured password:
     whoever registered the address first must not become an admin by it being configured later.
     """
-    data = UserCreate(email=email, password=password, name=name)
-    found = await users.user_with_hash(session, data.email)
+    found = await users.user_with_hash(session, email)
     if found is None:
-        return (await register(session, data, await passwords.hash(password), admin=True)).id
+        hashed = await passwords.hash(password)
+        return (await register(session, email, name, hashed, admin=True)).id
     user, password_hash = found
     if not user.is_admin and not await passwords.verify(password, password_hash):
         logger.error(
             "FIRST_ADMIN_EMAIL %s belongs to an account with another password: not promoted",
-            data.email,
+            email,
         )
         return None
     await session.execute(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
@@ -18,7 +19,6 @@ from db import sessions
 from db.data_versions import Versions
 from db.records import UserRecord
 from observability import record
-from services import Services
 from settings import Settings
 
 COOKIE_NAME = "access_token"
@@ -55,16 +55,18 @@ def token_is_cookie(connection: HTTPConnection) -> bool:
     return _bearer(connection) is None and bool(connection.cookies.get(COOKIE_NAME))
 
 
-async def signed_in(services: Services, token: str | None) -> SignedIn | None:
+async def signed_in(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession], token: str | None
+) -> SignedIn | None:
     """The session a token names; None for no token. InvalidToken for a bad or logged-out one, a
     token from before the user's last logout-all, or a deactivated user. One statement, on every
     request."""
     if not token:
         return None
-    claims = read_token(services.settings, token)
+    claims = read_token(settings, token)
     if claims is None:
         raise InvalidToken
-    async with services.sessions() as session:
+    async with session_factory() as session:
         found = await sessions.session_user(
             session, claims.user_id, claims.version, claims.session_id
         )

@@ -1,5 +1,5 @@
 """The auth routes' rate limits: sign-in attempts per account and per address, registrations per
-address (on the shared limiter of web/rate_limit.py).
+address (on the shared limiter of ratelimit/limiter.py).
 
 A sign-in reserves an attempt on both counters before the password is verified, so a burst for
 one account gets at most the limit's verifications; a success gives the attempt back (the
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ratelimit.limiter import RateLimiter, Rule
 from settings import Settings
-from web.rate_limit import RateLimiter, Rule
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ import asyncio
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import outbox
-from events.fanout import Fanout, Subscriber, TradeEvent
+from events.fanout import Fanout, LiveCounters, Subscriber, TradeEvent
 
 SESSION_ENDED_CLOSE_CODE = 4403
 
@@ -88,6 +88,30 @@ class Broadcaster:
 
     def subscribe(self, currency: str | None = None) -> AbstractAsyncContextManager[Subscriber]:
         return self.fanout.subscribe(currency)
+
+    def shared_result(
+        self, event: int, selection: Hashable, run: Callable[[], Any]
+    ) -> Awaitable[Any]:
+        return self.fanout.shared_result(event, selection, run)
+
+    @property
+    def counters(self) -> LiveCounters:
+        """What `liveStats` reports of this process's sockets, deliveries and executions."""
+        return self.fanout.counters
+
+    @property
+    def subscriber_count(self) -> int:
+        return self.fanout.subscriber_count
+
+    @contextmanager
+    def connected(self, key: int) -> Iterator[None]:
+        """An open socket, counted in `counters`; no longer tracked for logout once closed."""
+        self.fanout.counters.connections += 1
+        try:
+            yield
+        finally:
+            self.fanout.counters.connections -= 1
+            self.untrack_socket(key)
 
     def open_sockets(self, user_id: int) -> int:
         """The user's signed-in sockets on this process."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from db.records import TradeRecord, UserRecord
 from events.shared_results import SharedResults
@@ -93,6 +94,18 @@ class Fanout:
     @property
     def subscriber_count(self) -> int:
         return len(self._all) + sum(len(s) for s in self._by_currency.values())
+
+    def shared_result(
+        self, event: int, selection: Hashable, run: Callable[[], Any]
+    ) -> Awaitable[Any]:
+        """The result of `selection` for `event`: run once, shared by subscribers who select the
+        same (schema/execution.py), and counted either way."""
+        result, shared = self.results.get_or_run(event, selection, run)
+        if shared:
+            self.counters.shared_results += 1
+        else:
+            self.counters.executions += 1
+        return result
 
     def deliver(self, events: Sequence[TradeEvent]) -> None:
         by_currency: defaultdict[str, list[TradeEvent]] = defaultdict(list)

@@ -38,10 +38,10 @@ from fastpath.compiler import NotCompilable, Statement, compile_query, viewer_qu
 from fastpath.dialects import POSTGRESQL, SQLITE
 from observability import record
 from schema.cost import operation_cost
-from schema.schema import TradingSchema
 from services import Services
 from settings import Settings
 from web.errors import database_failure
+from web.graphql_schema import TradingSchema
 from web.json_input import decode_json
 from web.media_types import GRAPHQL_RESPONSE_JSON, accepts_graphql_response_json
 

@@ -1,4 +1,4 @@
-"""The Prometheus metrics every process updates; /metrics (observability/routes.py) serves them.
+"""The Prometheus metrics every process updates; /metrics (web/metrics.py) serves them.
 
 With PROMETHEUS_MULTIPROC_DIR set (several uvicorn workers), prometheus-client keeps each
 process's values in files there and the scrape adds them up; gauges of live things count the

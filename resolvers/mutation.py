@@ -7,9 +7,10 @@ from strawberry import Info
 
 from db import data_versions, degrees, sessions, users
 from events.broadcast import SessionsEnded, end_sockets
-from resolvers.context import Context
+from ratelimit.limiter import RateLimitExceeded, Rule
 from resolvers.permissions import IsAdmin, IsAuthenticated
 from resolvers.trade_batches import add_trades, validate_batch
+from schema.context import Context
 from schema.cost import Price
 from schema.enums import DegreeName, JobStatus
 from schema.errors import Forbidden, NotFound, RateLimited
@@ -17,7 +18,6 @@ from schema.inputs import TradeInput
 from schema.models import MAX_TRADES_PER_BATCH, DegreeCreate, NameChange
 from schema.types import Degree, Job, Trade, User
 from schema.validation import validated
-from web.rate_limit import RateLimitExceeded, Rule
 
 # A report reads every trade of its user: priced as a large page of them, so one operation
 # cannot ask for dozens (aliases) within the cost budget.

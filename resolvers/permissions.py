@@ -7,7 +7,7 @@ from typing import Any
 from strawberry import Info
 from strawberry.permission import BasePermission
 
-from resolvers.context import Context
+from schema.context import Context
 
 
 class IsAuthenticated(BasePermission):

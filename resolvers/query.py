@@ -11,9 +11,9 @@ from strawberry.permission import BasePermission
 from db import jobs
 from db.jobs import job_page
 from db.revision import migration_head
-from observability import status
-from resolvers.context import Context
+from resolvers import status_checks
 from resolvers.permissions import IsAdmin, IsAuthenticated
+from schema.context import Context
 from schema.enums import JobStatus, Side
 from schema.models import Page, TradeFilter
 from schema.status import (
@@ -114,11 +114,11 @@ class Query:
     async def system_status(self, info: Info[Context, None]) -> SystemStatus:
         services = info.context.services
         (database, current), (redis, jobs) = await asyncio.gather(
-            status.database(services), status.redis_and_jobs(services)
+            status_checks.database(services), status_checks.redis_and_jobs(services)
         )
         head = migration_head()
         return SystemStatus(
-            versions=SystemVersions(**vars(status.versions())),
+            versions=SystemVersions(**vars(status_checks.versions())),
             migrations=MigrationStatus(
                 head=head, current=current, up_to_date=head is not None and head == current
             ),
@@ -129,14 +129,15 @@ class Query:
 
     @strawberry.field(permission_classes=[IsAuthenticated, IsAdmin])
     def live_stats(self, info: Info[Context, None]) -> LiveStats:
-        fanout = info.context.services.broadcaster.fanout
+        broadcaster = info.context.services.broadcaster
+        counters = broadcaster.counters
         return LiveStats(
-            connections=fanout.counters.connections,
-            subscriptions=fanout.subscriber_count,
-            delivered=fanout.counters.delivered,
-            slow_consumers_closed=fanout.counters.slow_consumers_closed,
-            executions=fanout.counters.executions,
-            shared_results=fanout.counters.shared_results,
+            connections=counters.connections,
+            subscriptions=broadcaster.subscriber_count,
+            delivered=counters.delivered,
+            slow_consumers_closed=counters.slow_consumers_closed,
+            executions=counters.executions,
+            shared_results=counters.shared_results,
             tasks=len(asyncio.all_tasks()),
         )
 

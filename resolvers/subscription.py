@@ -11,8 +11,8 @@ from starlette.websockets import WebSocket
 from strawberry import Info
 
 from events.fanout import SlowConsumerError
-from resolvers.context import Context
 from resolvers.permissions import IsAuthenticated
+from schema.context import Context
 from schema.errors import BadUserInput, FeedGap
 from schema.models import TradeFilter
 from schema.types import Trade

@@ -61,15 +61,9 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         event_id = _event_id(self.root_value)
         if self._selection_key is None or event_id is None:
             return super().execute_operation(serially)
-        fanout = self.context_value.services.broadcaster.fanout
-        awaitable, shared = fanout.results.get_or_run(
+        return self.context_value.services.broadcaster.shared_result(
             event_id, self._selection_key, lambda: self._execute_event(serially)
         )
-        if shared:
-            fanout.counters.shared_results += 1
-        else:
-            fanout.counters.executions += 1
-        return awaitable
 
     def _execute_event(self, serially: bool | None) -> Any:
         # A socket lives long: nested fields of an event must not read what it loaded before.

@@ -15,7 +15,7 @@ from schema.models import Page
 from schema.validation import validated
 
 if TYPE_CHECKING:
-    from resolvers.context import Context
+    from schema.context import Context
 
 
 @strawberry.type

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Response, status
 from redis.asyncio import Redis
 from sqlalchemy import text
 
-from auth.deps import ServicesDep
 from observability.heartbeat import liveness
 from services import Services
+from web.deps import ServicesDep
 
 router = APIRouter(tags=["health"])
 PROBE_TIMEOUT = 2.0

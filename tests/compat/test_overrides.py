@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from resolvers.view import GraphQLView, LegacyWSHandler, SizedWebSocketAdapter, TransportWSHandler
 from schema.execution import SharedEventExecutor
+from web.graphql_view import GraphQLView, LegacyWSHandler, SizedWebSocketAdapter, TransportWSHandler
 
 SUBCLASSES: list[type] = [
     GraphQLView,

@@ -219,7 +219,7 @@ async def test_a_mutation_over_post_is_not_refused(client: httpx.AsyncClient) ->
 
 
 async def test_a_view_hook_refuses_by_raising_the_exception(client: httpx.AsyncClient) -> None:
-    """resolvers/view.py raises it from parse_json and catches Strawberry's from run()."""
+    """web/graphql_view.py raises it from parse_json and catches Strawberry's from run()."""
     response = await client.post(
         "/graphql", content=b'"refuse"', headers={"content-type": "application/json"}
     )
@@ -227,7 +227,7 @@ async def test_a_view_hook_refuses_by_raising_the_exception(client: httpx.AsyncC
 
 
 def test_the_websocket_classes_are_the_ones_graphql_router_uses(schema: strawberry.Schema) -> None:
-    """resolvers/view.py replaces these by subclassing them."""
+    """web/graphql_view.py replaces these by subclassing them."""
     router = GraphQLRouter[Any, None](schema)
     assert issubclass(router.websocket_adapter_class, ASGIWebSocketAdapter)
     # The handlers are given parametrized (`BaseGraphQLWSHandler[Context, RootValue]`).

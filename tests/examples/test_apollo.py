@@ -24,13 +24,13 @@ from typing import Any
 import httpx
 import pytest
 
-from auth.cross_site import COOKIE_ACROSS_SITES
 from manage import DEMO_EMAIL, DEMO_PASSWORD, load_demo_data
 from tests.utils.databases import ROOT, copy_sqlite
 from tests.utils.node import install_node_tool
 from tests.utils.ports import free_port
 from tests.utils.servers import Server, uvicorn_servers
 from tests.utils.settings import make_settings
+from web.cross_site import COOKIE_ACROSS_SITES
 
 EXAMPLES = ROOT / "examples" / "apollo"
 DRIVER = ROOT / "tests" / "browser" / "apollo_page.mjs"

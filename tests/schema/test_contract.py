@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from graphql import build_schema, find_breaking_changes, print_schema
 
-from schema.schema import create_schema
 from settings import Settings
 from tests.utils.databases import ROOT
+from web.graphql_schema import create_schema
 
 CONTRACT = (ROOT / "tests" / "contract.graphql").read_text()
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from auth.cross_site import COOKIE_ACROSS_SITES
 from tests.utils.live import PASSWORD, Account, Live, start_live
 from tests.utils.settings import APP_ORIGIN
+from web.cross_site import COOKIE_ACROSS_SITES
 
 ATTACKER = "attacker@example.com"
 EVIL = "https://evil.example"

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from web.rate_limit import MemoryStore, RateLimiter, RateLimitExceeded, RedisStore, Rule
+from ratelimit.limiter import MemoryStore, RateLimiter, RateLimitExceeded, RedisStore, Rule
 
 PER_ACCOUNT = Rule("test:account", limit=5, window_seconds=60)
 PER_ADDRESS = Rule("test:address", limit=8, window_seconds=60)

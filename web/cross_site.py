@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from fastapi import HTTPException, Request, status
 
-from auth.deps import SettingsDep
+from web.deps import SettingsDep
 
 # `none`: the user typed the URL or used a bookmark, no page made the request.
 TRUSTED_FETCH_SITES = frozenset({"same-origin", "none"})

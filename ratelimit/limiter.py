@@ -19,7 +19,6 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from starlette.requests import HTTPConnection
 
 from settings import Settings
 
@@ -181,12 +180,6 @@ class RateLimiter:
 
     async def close(self) -> None:
         await self.store.close()
-
-
-def client_address(connection: HTTPConnection) -> str:
-    """The address the connection comes from; behind a proxy, uvicorn's --proxy-headers makes it
-    the client's."""
-    return connection.client.host if connection.client else "unknown"
 
 
 def _key(rule: Rule, subject: str) -> str:

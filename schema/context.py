@@ -15,8 +15,8 @@ from auth.identity import InvalidToken, signed_in, token_from
 from auth.tokens import Claims
 from cache.reads import CachedReads
 from db.records import UserRecord
-from resolvers.dataloaders import Loaders
 from rules.emails import sees_every_email
+from schema.dataloaders import Loaders
 from schema.errors import Unauthenticated
 from services import Services
 
@@ -61,7 +61,7 @@ async def get_context(connection: HTTPConnection) -> Context:
     services: Services = connection.app.state.services
     session, refused = None, False
     try:
-        session = await signed_in(services, token_from(connection))
+        session = await signed_in(services.settings, services.sessions, token_from(connection))
     except InvalidToken:
         refused = True
     viewer = session.user if session else None

@@ -42,7 +42,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 async def get_viewer(request: Request, services: ServicesDep) -> UserRecord | None:
     """The signed-in user, None without credentials; a refused token is a 401."""
     try:
-        session = await signed_in(services, token_from(request))
+        session = await signed_in(services.settings, services.sessions, token_from(request))
     except InvalidToken:
         raise invalid_token(request, services.settings) from None
     return session.user if session else None

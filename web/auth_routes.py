@@ -9,22 +9,22 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from auth.accounts import EmailTakenError, authenticate, register
-from auth.cross_site import (
-    COOKIE_ACROSS_SITES,
-    REFUSAL,
-    refuse_cookie_across_sites,
-    refuse_cross_site,
-)
-from auth.deps import NOT_SIGNED_IN, CurrentUser, ServicesDep
 from auth.identity import COOKIE_NAME, InvalidToken, clear_cookie, signed_in, token_from
 from auth.responses import AuthRoute
 from auth.tokens import IssuedToken, issue_token
 from db import data_versions, sessions
 from db.records import UserRecord
 from events.broadcast import SessionsEnded, end_sockets
+from ratelimit.limiter import RateLimitExceeded
 from schema.models import MAX_PASSWORD_LENGTH, Token, UserCreate, UserRead
 from services import Services
-from web.rate_limit import RateLimitExceeded, client_address
+from web.cross_site import (
+    COOKIE_ACROSS_SITES,
+    REFUSAL,
+    refuse_cookie_across_sites,
+    refuse_cross_site,
+)
+from web.deps import NOT_SIGNED_IN, CurrentUser, ServicesDep
 from web.rest_errors import ApiError, documented
 from workers.queue import add_job
 
@@ -81,7 +81,7 @@ async def _sign_in(
             errors=[("password", PASSWORD_TOO_LONG)],
         )
     limits = services.auth_limits
-    address = client_address(request)
+    address = _client_address(request)
     try:
         await limits.reserve_sign_in(form.username, address)
     except RateLimitExceeded as error:
@@ -94,6 +94,12 @@ async def _sign_in(
     await limits.signed_in(form.username, address)
     user, version = found
     return issue_token(services.settings, user.id, version)
+
+
+def _client_address(request: Request) -> str:
+    """The address the request comes from, the subject of the per-address limits; behind a
+    proxy, uvicorn's --proxy-headers makes it the client's."""
+    return request.client.host if request.client else "unknown"
 
 
 def _too_many(message: str, error: RateLimitExceeded) -> ApiError:
@@ -121,13 +127,13 @@ def _too_many(message: str, error: RateLimitExceeded) -> ApiError:
 async def register_user(data: UserCreate, services: ServicesDep, request: Request) -> UserRead:
     """Create an account with the `user` role."""
     try:
-        await services.auth_limits.reserve_registration(client_address(request))
+        await services.auth_limits.reserve_registration(_client_address(request))
     except RateLimitExceeded as error:
         raise _too_many(TOO_MANY_REGISTRATIONS, error) from None
     password_hash = await services.passwords.hash(data.password)
     try:
         async with services.sessions.begin() as session:
-            user = await register(session, data, password_hash)
+            user = await register(session, data.email, data.name, password_hash)
             # Committed with the account, sent once Redis (or this process) takes the job.
             await add_job(session, "send_welcome", user_id=user.id)
             await data_versions.bump(session, data_versions.USERS)
@@ -181,7 +187,7 @@ async def logout(request: Request, response: Response, services: ServicesDep) ->
     and its live subscriptions are closed. Clears the cookie; succeeds even when signed out, or
     when the token was already refused (expired, logged out): the client's aim is reached."""
     try:
-        current = await signed_in(services, token_from(request))
+        current = await signed_in(services.settings, services.sessions, token_from(request))
     except InvalidToken:
         current = None
     if current is not None:

@@ -16,11 +16,11 @@ from prometheus_client import (
 )
 from sqlalchemy import func, select
 
-from auth.deps import ServicesDep
 from db.models import Job
 from observability import metrics
 from services import Services
 from settings import Settings
+from web.deps import ServicesDep
 
 router = APIRouter(tags=["observability"])
 logger = logging.getLogger(__name__)

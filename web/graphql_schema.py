@@ -12,10 +12,10 @@ from strawberry.types import ExecutionContext
 
 from compat.strawberry import graphql_core_schema
 from observability.graphql import Observe
-from resolvers.context import FreshReadsInMutations
 from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.subscription import Subscription
+from schema.context import FreshReadsInMutations
 from schema.documents import DocumentCache
 from schema.errors import ErrorCodes, add_code, is_unexpected, log_unexpected
 from schema.execution import SharedEventExecutor

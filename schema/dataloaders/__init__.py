@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from cache.reads import CachedReads
-from resolvers.dataloaders.degrees import degrees_by_user_loader
-from resolvers.dataloaders.trades import trade_page_loader
-from resolvers.dataloaders.users import user_by_id_loader
+from schema.dataloaders.degrees import degrees_by_user_loader
+from schema.dataloaders.trades import trade_page_loader
+from schema.dataloaders.users import user_by_id_loader
 
 
 class Loaders:

@@ -38,7 +38,8 @@ from compat.strawberry import (
 )
 from events.broadcast import LiveSocket
 from observability.metrics import WS_CONNECTIONS
-from resolvers.context import Context, get_context
+from ratelimit.limiter import RateLimitExceeded, Rule
+from schema.context import Context, get_context
 from schema.errors import Unauthenticated
 from services import Services
 from settings import Settings
@@ -46,7 +47,6 @@ from web.csrf import require_preflight
 from web.graphiql_page import graphiql_page
 from web.json_input import NESTED_TOO_DEEPLY, NestedTooDeeply, decode_json
 from web.media_types import GraphQLResponse, graphql_response
-from web.rate_limit import RateLimitExceeded, Rule
 from web.rest_errors import ApiError
 
 # RFC 6455 "Message Too Big"; graphql-ws clients treat it as fatal: resending would not help.
@@ -101,15 +101,12 @@ class SizedWebSocketAdapter(ASGIWebSocketAdapter):
 @contextmanager
 def _counted(context: Context) -> Iterator[None]:
     """Open sockets, for `liveStats`; a closed one is no longer tracked for logout."""
-    broadcaster = context.services.broadcaster
-    broadcaster.fanout.counters.connections += 1
-    WS_CONNECTIONS.inc()
-    try:
-        yield
-    finally:
-        broadcaster.fanout.counters.connections -= 1
-        WS_CONNECTIONS.dec()
-        broadcaster.untrack_socket(id(context))
+    with context.services.broadcaster.connected(id(context)):
+        WS_CONNECTIONS.inc()
+        try:
+            yield
+        finally:
+            WS_CONNECTIONS.dec()
 
 
 def _session_lasts(context: Context) -> bool:
@@ -282,7 +279,9 @@ class GraphQLView(GraphQLRouter[Context, None]):
         token = params.get("authToken") if isinstance(params, dict) else None
         if isinstance(token, str) and token:
             try:
-                session = await signed_in(context.services, token)
+                session = await signed_in(
+                    context.services.settings, context.services.sessions, token
+                )
             except InvalidToken:
                 session = None
             context.viewer = session.user if session else None

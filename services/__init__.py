@@ -22,8 +22,8 @@ from events.feed import LiveFeed
 from events.redis_broadcast import RedisBroadcaster
 from events.relay import Relay
 from observability.sql import sample_connections
+from ratelimit.limiter import RateLimiter
 from settings import Settings
-from web.rate_limit import RateLimiter
 from workers.arq_queue import ArqJobs
 from workers.inprocess import InProcessJobs
 from workers.queue import JobQueue
