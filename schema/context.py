@@ -6,12 +6,10 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from starlette.requests import HTTPConnection
 from strawberry.extensions import SchemaExtension
 from strawberry.fastapi import BaseContext
 from strawberry.types.graphql import OperationType
 
-from auth.identity import InvalidToken, signed_in, token_from
 from auth.tokens import Claims
 from cache.reads import CachedReads
 from db.records import UserRecord
@@ -54,32 +52,6 @@ class Context(BaseContext):
         if self.viewer is None:
             raise Unauthenticated("Sign in first")
         return self.viewer
-
-
-async def get_context(connection: HTTPConnection) -> Context:
-    """Strawberry's `context_getter`: a FastAPI dependency, for HTTP requests and WebSockets."""
-    services: Services = connection.app.state.services
-    session, refused = None, False
-    try:
-        session = await signed_in(services.settings, services.sessions, token_from(connection))
-    except InvalidToken:
-        refused = True
-    viewer = session.user if session else None
-    # Versions are as old as the check that read them: a socket lives long, so what it reads
-    # later (events, operations sent over it) comes from the database. Anonymous requests read
-    # nothing that is cached (every cached field requires a signed-in viewer).
-    versions = session.versions if session and connection.scope["type"] == "http" else None
-    reads = services.reads.as_of(versions)
-    request_id = getattr(connection.state, "request_id", None) or uuid.uuid4().hex
-    return Context(
-        services=services,
-        viewer=viewer,
-        reads=reads,
-        loaders=loaders_for(reads, viewer),
-        request_id=request_id,
-        claims=session.claims if session else None,
-        token_refused=refused,
-    )
 
 
 def loaders_for(reads: CachedReads, viewer: UserRecord | None) -> Loaders:

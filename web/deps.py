@@ -1,7 +1,8 @@
-"""FastAPI dependencies as named types, shared by the REST routes and the GraphQL context."""
+"""FastAPI dependencies: named types shared by the REST routes, and the GraphQL context."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import Depends, Request, status
@@ -17,6 +18,7 @@ from auth.identity import (
     token_is_cookie,
 )
 from db.records import UserRecord
+from schema.context import Context, loaders_for
 from services import Services
 from settings import Settings
 from web.rest_errors import ApiError
@@ -69,3 +71,29 @@ async def require_user(viewer: ViewerDep) -> UserRecord:
 
 
 CurrentUser = Annotated[UserRecord, Depends(require_user)]
+
+
+async def get_context(connection: HTTPConnection) -> Context:
+    """Strawberry's `context_getter`: a FastAPI dependency, for HTTP requests and WebSockets."""
+    services: Services = connection.app.state.services
+    session, refused = None, False
+    try:
+        session = await signed_in(services.settings, services.sessions, token_from(connection))
+    except InvalidToken:
+        refused = True
+    viewer = session.user if session else None
+    # Versions are as old as the check that read them: a socket lives long, so what it reads
+    # later (events, operations sent over it) comes from the database. Anonymous requests read
+    # nothing that is cached (every cached field requires a signed-in viewer).
+    versions = session.versions if session and connection.scope["type"] == "http" else None
+    reads = services.reads.as_of(versions)
+    request_id = getattr(connection.state, "request_id", None) or uuid.uuid4().hex
+    return Context(
+        services=services,
+        viewer=viewer,
+        reads=reads,
+        loaders=loaders_for(reads, viewer),
+        request_id=request_id,
+        claims=session.claims if session else None,
+        token_refused=refused,
+    )

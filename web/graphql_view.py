@@ -39,11 +39,12 @@ from compat.strawberry import (
 from events.broadcast import LiveSocket
 from observability.metrics import WS_CONNECTIONS
 from ratelimit.limiter import RateLimitExceeded, Rule
-from schema.context import Context, get_context
+from schema.context import Context
 from schema.errors import Unauthenticated
 from services import Services
 from settings import Settings
 from web.csrf import require_preflight
+from web.deps import get_context
 from web.graphiql_page import graphiql_page
 from web.json_input import NESTED_TOO_DEEPLY, NestedTooDeeply, decode_json
 from web.media_types import GraphQLResponse, graphql_response
