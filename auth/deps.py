@@ -16,7 +16,7 @@ from auth.identity import (
     token_from,
     token_is_cookie,
 )
-from db.records import UserRecord
+from db.models import UserRecord
 from services import Services
 from settings import Settings
 from web.rest_errors import ApiError

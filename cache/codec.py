@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from db.records import DegreeRecord, TradeRecord, UserRecord
+from db.models import DegreeRecord, TradeRecord, UserRecord
 
 V = TypeVar("V")
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from db.records import TradeRecord, UserRecord
+from db.models import TradeRecord, UserRecord
 from events.shared_results import SharedResults
 from observability.metrics import EVENTS_DELIVERED, SUBSCRIPTIONS
 

@@ -14,7 +14,7 @@ from strawberry.types.graphql import OperationType
 from auth.identity import InvalidToken, signed_in, token_from
 from auth.tokens import Claims
 from cache.reads import CachedReads
-from db.records import UserRecord
+from db.models import UserRecord
 from resolvers.dataloaders import Loaders
 from rules.emails import sees_every_email
 from schema.errors import Unauthenticated

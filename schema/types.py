@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
-from db.records import DegreeRecord, JobSummary, TradeRecord, UserRecord
+from db.models import DegreeRecord, JobSummary, TradeRecord, UserRecord
 from rules.emails import sees_email
 from schema.enums import DegreeName, JobStatus, Side
 from schema.models import Page
