@@ -2,12 +2,15 @@
 Pydantic `TypeAdapter`, with a format version derived from the fields.
 
 Decimals are written as their exact text (`str`: "101.50000000", "1E-8"), so they read back with
-the same digits and exponent; datetimes as ISO 8601. The version is a short hash of the shape of
-the type: every record's field names and types. Add, remove, rename or retype a field and the
-version changes, with no hand-kept number: cache keys embed it (cache/query_cache.py), so a new
-release never looks up an old release's entries, and pub/sub messages carry it
-(events/redis_broadcast.py). Whatever does not decode (another release's shape, garbage) raises
-`Undecodable`, which the cache treats as a miss.
+the same digits and exponent; datetimes as ISO 8601 (UTC as "Z"), read back as the same instant
+with a zero UTC offset, microseconds or none. A payload missing a field, or with a value of
+another type, does not decode; one with a field the records no longer have does.
+
+The version is a short hash of the shape of the type: every record's field names and types. Add,
+remove, rename or retype a field and the version changes, with no hand-kept number: cache keys
+embed it (cache/query_cache.py), so a new release never looks up an old release's entries, and
+pub/sub messages carry it (events/redis_broadcast.py). Whatever does not decode (another
+release's shape, garbage) raises `Undecodable`, which the cache treats as a miss.
 """
 
 from __future__ import annotations
