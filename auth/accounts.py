@@ -10,8 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth.passwords import PasswordHasher
 from db import sessions, users
-from db.models import ADMIN_ROLE_ID, USER_ROLE_ID, User
-from db.records import UserRecord
+from db.models import ADMIN_ROLE_ID, USER_ROLE_ID, User, UserRecord
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from auth.tokens import Claims, read_token
 from db import sessions
 from db.data_versions import Versions
-from db.records import UserRecord
+from db.models import UserRecord
 from observability import record
 from settings import Settings
 

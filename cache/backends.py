@@ -59,6 +59,10 @@ class MemoryBackend:
             weight = len(key) + len(value) + ENTRY_OVERHEAD_BYTES
             self._values.put(key, (expires, value), weight)
 
+    def stored_keys(self) -> list[str]:
+        """The keys held (expired ones too, until looked up): what Redis's SCAN lists."""
+        return [str(key) for key in self._values]
+
     async def close(self) -> None:
         self._values.clear()
 

@@ -1,44 +1,93 @@
-"""How records are stored in the cache: JSON, with decimals and datetimes as exact strings."""
+"""How records travel through the cache and pub/sub: JSON objects by field name, typed by a
+Pydantic `TypeAdapter`, with a format version derived from the fields.
+
+Decimals are written as their exact text (`str`: "101.50000000", "1E-8"), so they read back with
+the same digits and exponent; datetimes as ISO 8601 (UTC as "Z"), read back as the same instant
+with a zero UTC offset, microseconds or none. A payload missing a field, or with a value of
+another type, does not decode; one with a field the records no longer have does.
+
+The version is a short hash of the shape of the type: every record's field names and types. Add,
+remove, rename or retype a field and the version changes, with no hand-kept number: cache keys
+embed it (cache/query_cache.py), so a new release never looks up an old release's entries, and
+pub/sub messages carry it (events/redis_broadcast.py). Whatever does not decode (another
+release's shape, garbage) raises `Undecodable`, which the cache treats as a miss.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import astuple
-from datetime import datetime
-from decimal import Decimal
-from typing import Any, Generic, TypeVar
+import dataclasses
+import hashlib
+import types
+import typing
+from typing import Any, Generic, TypeVar, get_args, get_origin
 
-from db.records import DegreeRecord, TradeRecord, UserRecord
+from pydantic import TypeAdapter, ValidationError
+
+from db.models import DegreeRecord, TradeRecord, UserRecord
 
 V = TypeVar("V")
 
 
-def _default(value: object) -> object:
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"cannot cache {type(value).__name__}")
+class Undecodable(ValueError):
+    """A payload that is not a value of the codec's type and version."""
+
+
+def shape(type_: Any) -> str:
+    """The type spelled out down to its records' fields: what the format version hashes."""
+    if dataclasses.is_dataclass(type_):
+        hints = typing.get_type_hints(type_)
+        fields = ",".join(
+            f"{field.name}:{shape(hints[field.name])}" for field in dataclasses.fields(type_)
+        )
+        return f"{{{fields}}}"
+    origin, args = get_origin(type_), get_args(type_)
+    if origin is None:
+        return type_.__qualname__ if isinstance(type_, type) else repr(type_)
+    name = "|" if origin is types.UnionType or origin is typing.Union else shape(origin)
+    return f"{name}[{','.join(shape(arg) for arg in args)}]"
+
+
+def format_version(type_: Any) -> str:
+    return hashlib.sha256(shape(type_).encode()).hexdigest()[:10]
 
 
 class Codec(Generic[V]):
-    def __init__(self, dump: Callable[[V], Any], load: Callable[[Any], V]) -> None:
-        self._dump = dump
-        self._load = load
+    """Values of one type as bytes; `version` names the format, and changes with the type."""
+
+    def __init__(self, type_: type[V]) -> None:
+        self._adapter: TypeAdapter[V] = TypeAdapter(type_)
+        self.version = format_version(type_)
+        self._tag = self.version.encode() + b" "
 
     def encode(self, value: V) -> bytes:
-        return json.dumps(self._dump(value), default=_default, separators=(",", ":")).encode()
+        return self._adapter.dump_json(value)
 
     def decode(self, raw: bytes) -> V:
-        return self._load(json.loads(raw))
+        try:
+            return self._adapter.validate_json(raw)
+        except ValidationError as error:
+            first = error.errors()[0]
+            raise Undecodable(
+                f"not a {self.version} value: {first['msg']} at {first['loc']}"
+            ) from None
+
+    def encode_message(self, value: V) -> bytes:
+        """The value behind its format version, for payloads that travel without a key."""
+        return self._tag + self.encode(value)
+
+    def decode_message(self, raw: bytes) -> V:
+        if not raw.startswith(self._tag):
+            version = raw.partition(b" ")[0][:16]
+            raise Undecodable(f"format {version!r}, not {self.version}")
+        return self.decode(raw[len(self._tag) :])
 
 
 class _Raw(Codec[bytes]):
-    """Bytes stored as they are: responses the database already built as JSON."""
+    """Bytes stored as they are: responses the database already built as JSON, whose shape
+    is the query's (their keys name the statement)."""
 
     def __init__(self) -> None:
-        super().__init__(bytes, bytes)
+        self.version = "raw"
 
     def encode(self, value: bytes) -> bytes:
         return value
@@ -48,34 +97,8 @@ class _Raw(Codec[bytes]):
 
 
 RAW = _Raw()
-
-
-def user_from_row(row: list[Any]) -> UserRecord:
-    id_, email, name, role, is_active, registered_at = row
-    return UserRecord(id_, email, name, role, is_active, datetime.fromisoformat(registered_at))
-
-
-def trade_from_row(row: list[Any]) -> TradeRecord:
-    id_, user_id, currency, side, price, amount, created_at, seq = row
-    return TradeRecord(
-        id_, user_id, currency, side, Decimal(price), Decimal(amount),
-        datetime.fromisoformat(created_at), seq,
-    )  # fmt: skip
-
-
-def _degree(row: list[Any]) -> DegreeRecord:
-    id_, user_id, name, created_at = row
-    return DegreeRecord(id_, user_id, name, datetime.fromisoformat(created_at))
-
-
-USER: Codec[UserRecord] = Codec(astuple, user_from_row)
-USERS: Codec[list[UserRecord]] = Codec(
-    lambda users: [astuple(u) for u in users], lambda rows: [user_from_row(r) for r in rows]
-)
-TRADE: Codec[TradeRecord] = Codec(astuple, trade_from_row)
-TRADES: Codec[list[TradeRecord]] = Codec(
-    lambda trades: [astuple(t) for t in trades], lambda rows: [trade_from_row(r) for r in rows]
-)
-DEGREES: Codec[list[DegreeRecord]] = Codec(
-    lambda degrees: [astuple(d) for d in degrees], lambda rows: [_degree(r) for r in rows]
-)
+USER = Codec(UserRecord)
+USERS = Codec(list[UserRecord])
+TRADE = Codec(TradeRecord)
+TRADES = Codec(list[TradeRecord])
+DEGREES = Codec(list[DegreeRecord])

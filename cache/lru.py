@@ -9,7 +9,7 @@ entry's weight when they store it, so it is passed in.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
@@ -23,6 +23,10 @@ class ByteLRU(Generic[V]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def __iter__(self) -> Iterator[Hashable]:
+        """The keys, least recently used first."""
+        return iter(list(self._entries))
 
     def get(self, key: Hashable) -> V | None:
         entry = self._entries.get(key)

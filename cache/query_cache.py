@@ -9,7 +9,10 @@ can make a read older than a commit the request could see. Entries no key names 
 with their TTL, or are evicted.
 
 Any cache failure (Redis down, slow, erroring) is counted and the value comes from the database
-instead; a circuit breaker stops waiting on a Redis that keeps failing.
+instead; a circuit breaker stops waiting on a Redis that keeps failing. Keys embed the format
+version of their codec (derived from the records' fields, cache/codec.py), so a release never
+asks for another release's entries; an entry that does not decode anyway (garbage, a shape the
+version did not tell apart) is a miss: reloaded and overwritten, never an error.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Generic, TypeVar
 
 from cache.backends import Backend
 from cache.breaker import CircuitBreaker
-from cache.codec import Codec
+from cache.codec import Codec, Undecodable
 from db.data_versions import Versions
 from observability.metrics import CACHE
 
@@ -33,8 +36,7 @@ logger = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
-# v2: trades carry their place in the live feed.
-PREFIX = "trading:cache:v2:"
+PREFIX = "trading:cache:"
 
 
 @dataclass
@@ -44,6 +46,8 @@ class CacheStats:
     errors: int = 0
     # Reads answered straight from the database because the breaker was open.
     bypassed: int = 0
+    # Entries found that did not decode (counted among the misses too).
+    undecodable: int = 0
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class QueryCache:
         self.stats = CacheStats()
         self.breaker = CircuitBreaker()
         self._timeout = timeout_seconds
+        # Formats whose undecodable entries were logged as a warning; later ones go to debug.
+        self._warned: set[str] = set()
 
     @property
     def enabled(self) -> bool:
@@ -102,8 +108,9 @@ class QueryCache:
         """
         if not self.enabled or not entries or versions is None:
             return await load([entry.key for entry in entries])
+        prefix = f"{PREFIX}{codec.version}:"
         keys = [
-            PREFIX + entry.cache_key + "@" + ".".join(str(versions[tag]) for tag in entry.tags)
+            prefix + entry.cache_key + "@" + ".".join(str(versions[tag]) for tag in entry.tags)
             for entry in entries
         ]
         ok, cached = await self._call(self.backend.get_many(keys))
@@ -112,10 +119,13 @@ class QueryCache:
         found: dict[K, V | None] = {}
         missing: list[tuple[Entry[K], str]] = []
         for entry, key, raw in zip(entries, keys, cached, strict=True):
-            if raw is None:
-                missing.append((entry, key))
-            else:
-                found[entry.key] = codec.decode(raw)
+            if raw is not None:
+                try:
+                    found[entry.key] = codec.decode(raw)
+                    continue
+                except Undecodable as error:
+                    self._undecodable(codec, key, error)
+            missing.append((entry, key))
         self.stats.hits += len(found)
         self.stats.misses += len(missing)
         if found:
@@ -135,6 +145,14 @@ class QueryCache:
 
     async def close(self) -> None:
         await self.backend.close()
+
+    def _undecodable(self, codec: Codec[V], key: str, error: Undecodable) -> None:
+        self.stats.undecodable += 1
+        CACHE.labels("undecodable").inc()
+        # Once per format as a warning: after a deploy every old entry would say the same.
+        level = logging.DEBUG if codec.version in self._warned else logging.WARNING
+        self._warned.add(codec.version)
+        logger.log(level, "cache entry %s does not decode, reloading it: %s", key, error)
 
     async def _call(self, operation: Awaitable[V]) -> tuple[bool, V | None]:
         """Run one backend operation: (False, None) when it failed or the breaker is open."""

@@ -30,7 +30,7 @@ from cache import codec
 from cache.query_cache import Entry, QueryCache
 from db import degrees, trades, users
 from db.data_versions import DEGREES, TRADES, USERS, Versions
-from db.records import DegreeRecord, TradeRecord, UserRecord
+from db.models import DegreeRecord, TradeRecord, UserRecord
 
 
 def _scope(see_emails: bool) -> str:

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Degree
-from db.records import DegreeRecord
+from db import rows
+from db.models import Degree, DegreeRecord
 from rules.orderings import oldest_first
 
-_COLUMNS = (Degree.id, Degree.user_id, Degree.name, Degree.created_at)
+_COLUMNS = rows.columns(DegreeRecord, Degree)
 
 
 async def degrees_for_users(
@@ -20,7 +20,7 @@ async def degrees_for_users(
     degrees: dict[int, list[DegreeRecord]] = {user_id: [] for user_id in user_ids}
     query = select(*_COLUMNS).where(Degree.user_id.in_(user_ids)).order_by(oldest_first(Degree.id))
     for row in await session.execute(query):
-        degrees[row.user_id].append(DegreeRecord(*row))
+        degrees[row.user_id].append(rows.record(DegreeRecord, row))
     return degrees
 
 
@@ -30,4 +30,4 @@ async def insert_degree(session: AsyncSession, *, user_id: int, name: str) -> De
             insert(Degree).values(user_id=user_id, name=name).returning(*_COLUMNS)
         )
     ).one()
-    return DegreeRecord(*row)
+    return rows.record(DegreeRecord, row)

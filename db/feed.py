@@ -11,13 +11,13 @@ from __future__ import annotations
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import trades
-from db.models import Trade, User
-from db.records import TradeRecord, UserRecord
-from db.users import user_columns_select
+from db import trades, users
+from db.models import Trade, TradeRecord, User, UserRecord
 
 # Any constant both sides agree on: the relays of every process share this lock.
 SEQUENCER_LOCK = 0x7EED5E9
+# The trader's columns are labelled with this, apart from the trade's of the same names.
+TRADER = "trader_"
 
 
 async def take_sequencer(session: AsyncSession) -> None:
@@ -40,13 +40,13 @@ async def sequence_pending(session: AsyncSession, limit: int) -> list[TradeRecor
         .limit(limit)
         .subquery()
     )
-    rows = await session.execute(
+    placed = await session.execute(
         update(Trade)
         .where(Trade.id == pending.c.id)
         .values(seq=last + pending.c.place)
         .returning(*trades.COLUMNS)
     )
-    return sorted((trades.record(row) for row in rows), key=lambda t: t.seq or 0)
+    return sorted((trades.record(row) for row in placed), key=lambda t: t.seq or 0)
 
 
 async def newest(session: AsyncSession) -> int:
@@ -65,7 +65,7 @@ async def events_after(
 ) -> list[tuple[TradeRecord, UserRecord]]:
     """The trades after position `after` (and before `before`), in feed order, with traders."""
     query = (
-        user_columns_select()
+        users.user_columns_select(prefix=TRADER)
         .add_columns(*trades.COLUMNS)
         .join(Trade, Trade.user_id == User.id)
         .where(Trade.seq > after)
@@ -76,8 +76,7 @@ async def events_after(
         query = query.where(Trade.seq < before)
     if currency is not None:
         query = query.where(Trade.currency == currency)
-    width = len(user_columns_select().selected_columns)
     return [
-        (trades.record(row[width:]), UserRecord(*row[:width]))
+        (trades.record(row), users.record(row, prefix=TRADER))
         for row in await session.execute(query)
     ]

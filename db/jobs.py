@@ -9,8 +9,8 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Job
-from db.records import JobSummary
+from db import rows
+from db.models import Job, JobSummary
 from db.types import utcnow
 
 # A job in one of these states has its outcome recorded for good.
@@ -78,17 +78,7 @@ async def job_page(
 ) -> list[JobSummary]:
     """Jobs newest first, without their results (a report can be large)."""
     query = (
-        select(
-            Job.id,
-            Job.kind,
-            Job.user_id,
-            Job.status,
-            Job.tries,
-            Job.enqueued_at,
-            Job.started_at,
-            Job.finished_at,
-            Job.error,
-        )
+        select(*rows.columns(JobSummary, Job))
         # The id breaks ties between jobs enqueued in the same microsecond, so pages never overlap.
         .order_by(Job.enqueued_at.desc(), Job.id.desc())
         .limit(limit)
@@ -96,7 +86,7 @@ async def job_page(
     )
     if status is not None:
         query = query.where(Job.status == status)
-    return [JobSummary(*row) for row in await session.execute(query)]
+    return [rows.record(JobSummary, row) for row in await session.execute(query)]
 
 
 class Unfinished(NamedTuple):

@@ -1,8 +1,19 @@
-"""The tables. Names (`roles`, `users`, `trades`, `degrees`) are read by the benchmarks and by
-PostGraphile (bench/compare.py)."""
+"""The tables, each with the record its queries return beside it: an entity is declared here once.
+
+A record is the plain, frozen row the data layer hands upward (no ORM identity map on the read
+paths). Its field names are column names (or labels of joined columns): the queries select the
+columns a record names and build it by name (db/rows.py), the cache and the live feed encode it
+by name with a format version derived from its fields (cache/codec.py), and the GraphQL types
+copy the fields they declare (schema/types.py). A new column reaches all of them by being added
+to its table and its record.
+
+Names (`roles`, `users`, `trades`, `degrees`) are read by the benchmarks and by PostGraphile
+(bench/compare.py).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -77,6 +88,20 @@ class User(Base):
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: int
+    email: str | None  # None in records cached for viewers who may not see it
+    name: str
+    role: str  # the name of the user's role (joined from `roles`)
+    is_active: bool
+    registered_at: datetime
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
 class Trade(Base):
     __tablename__ = "trades"
     __table_args__ = (
@@ -108,6 +133,19 @@ class Trade(Base):
     seq: Mapped[int | None] = mapped_column(BigInteger, unique=True, default=None)
 
 
+@dataclass(frozen=True, slots=True)
+class TradeRecord:
+    id: int
+    user_id: int
+    currency: str
+    side: str
+    price: Decimal
+    amount: Decimal
+    created_at: datetime
+    # Its place in the live feed; None until the feed's relay has given it one (db/feed.py).
+    seq: int | None = None
+
+
 class Degree(Base):
     __tablename__ = "degrees"
     __table_args__ = (CheckConstraint(f"name IN {DEGREE_NAMES}", name="name_known"),)
@@ -118,6 +156,14 @@ class Degree(Base):
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, server_default=func.current_timestamp()
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DegreeRecord:
+    id: int
+    user_id: int
+    name: str
+    created_at: datetime
 
 
 class Job(Base):
@@ -145,6 +191,21 @@ class Job(Base):
     enqueued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class JobSummary:
+    """A job's record without its arguments and result: what the admins' job list shows."""
+
+    id: str
+    kind: str
+    user_id: int
+    status: str
+    tries: int
+    enqueued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
 
 
 class IdempotencyKey(Base):

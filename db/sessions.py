@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, exists, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import data_versions
-from db.models import RevokedToken, User
-from db.records import UserRecord
+from db import data_versions, users
+from db.models import RevokedToken, User, UserRecord
 from db.users import user_columns_select
 
 
@@ -51,11 +50,7 @@ async def session_user(
     row = (await session.execute(query)).one_or_none()
     if row is None:
         return None
-    values = row._mapping
-    return SessionUser(
-        UserRecord(**{field.name: values[field.name] for field in fields(UserRecord)}),
-        data_versions.from_mapping(values),
-    )
+    return SessionUser(users.record(row), data_versions.from_mapping(row._mapping))
 
 
 async def token_version(session: AsyncSession, user_id: int) -> int:

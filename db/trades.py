@@ -5,32 +5,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Row, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Trade
-from db.records import TradeRecord
+from db import rows
+from db.models import Trade, TradeRecord
 from rules.orderings import trades_newest_first
 
-COLUMNS = (
-    Trade.id,
-    Trade.user_id,
-    Trade.currency,
-    Trade.side,
-    Trade.price,
-    Trade.amount,
-    Trade.created_at,
-    Trade.seq,
-)
+# The columns a TradeRecord names, in the statements below and in db/feed.py's.
+COLUMNS = rows.columns(TradeRecord, Trade)
 
 
-def record(row: Sequence[Any]) -> TradeRecord:
-    return TradeRecord(*row[:8])
+def record(row: Row[Any]) -> TradeRecord:
+    return rows.record(TradeRecord, row)
 
 
 async def trades_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[TradeRecord]:
-    rows = await session.execute(select(*COLUMNS).where(Trade.id.in_(ids)))
-    return [record(row) for row in rows]
+    found = await session.execute(select(*COLUMNS).where(Trade.id.in_(ids)))
+    return [record(row) for row in found]
 
 
 async def trade_page(
@@ -49,10 +41,10 @@ async def trade_page(
         query = query.where(Trade.side == side)
     if user_id is not None:
         query = query.where(Trade.user_id == user_id)
-    rows = await session.execute(
+    found = await session.execute(
         query.order_by(trades_newest_first(Trade.id)).limit(limit).offset(offset)
     )
-    return [record(row) for row in rows]
+    return [record(row) for row in found]
 
 
 async def trade_pages_for_users(
@@ -80,7 +72,7 @@ async def insert_trades(session: AsyncSession, values: list[dict[str, Any]]) -> 
     """Insert a batch and return it in input order (one statement with RETURNING)."""
     if not values:
         return []
-    rows = await session.execute(
+    found = await session.execute(
         insert(Trade).returning(*COLUMNS, sort_by_parameter_order=True), values
     )
-    return [record(row) for row in rows]
+    return [record(row) for row in found]

@@ -5,42 +5,38 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import ColumnElement, Row, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Role, User
-from db.records import UserRecord
+from db import rows
+from db.models import Role, User, UserRecord
 from rules.orderings import oldest_first
 
-_COLUMNS = (
-    User.id,
-    User.email,
-    User.name,
-    Role.name.label("role"),
-    User.is_active,
-    User.registered_at,
-)
+
+def user_columns(*, prefix: str = "") -> list[ColumnElement[Any]]:
+    """The columns a UserRecord names (its role's name from the joined `roles`)."""
+    return rows.columns(UserRecord, User, prefix=prefix, role=Role.name)
 
 
-def user_columns_select() -> Select[*tuple[Any, ...]]:
-    """The columns of a UserRecord, in order; callers add filters and columns."""
-    return select(*_COLUMNS).join(Role, Role.id == User.role_id)
+def user_columns_select(*, prefix: str = "") -> Select[*tuple[Any, ...]]:
+    """The columns of a UserRecord, joined with the role; callers add filters and columns."""
+    return select(*user_columns(prefix=prefix)).join(Role, Role.id == User.role_id)
 
 
-def _record(row: Sequence[Any]) -> UserRecord:
-    return UserRecord(*row)
+def record(row: Row[Any], *, prefix: str = "") -> UserRecord:
+    return rows.record(UserRecord, row, prefix=prefix)
 
 
 async def users_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[UserRecord]:
-    rows = await session.execute(user_columns_select().where(User.id.in_(ids)))
-    return [_record(row) for row in rows]
+    found = await session.execute(user_columns_select().where(User.id.in_(ids)))
+    return [record(row) for row in found]
 
 
 async def user_page(session: AsyncSession, limit: int, offset: int) -> list[UserRecord]:
-    rows = await session.execute(
+    found = await session.execute(
         user_columns_select().order_by(oldest_first(User.id)).limit(limit).offset(offset)
     )
-    return [_record(row) for row in rows]
+    return [record(row) for row in found]
 
 
 async def user_with_hash(session: AsyncSession, email: str) -> tuple[UserRecord, str] | None:
@@ -52,8 +48,7 @@ async def user_with_hash(session: AsyncSession, email: str) -> tuple[UserRecord,
     ).one_or_none()
     if row is None:
         return None
-    *fields, password_hash = row
-    return UserRecord(*fields), password_hash
+    return record(row), row.password_hash
 
 
 async def create_user(

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from db.records import TradeRecord, UserRecord
+from db.models import TradeRecord, UserRecord
 from events.shared_results import SharedResults
 from observability.metrics import EVENTS_DELIVERED, SUBSCRIPTIONS
 

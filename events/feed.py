@@ -52,7 +52,10 @@ class LiveFeed:
                 await self._task
 
     def receive(self, events: Sequence[TradeEvent]) -> None:
-        """Placed trades, from this process's relay or another's through Redis; any order."""
+        """Placed trades, from this process's relay or another's through Redis; any order.
+
+        An empty batch says trades were announced that could not be read (a message in another
+        release's format): the feed reads the database at once rather than at its next poll."""
         try:
             self._inbox.put_nowait(events)
         except asyncio.QueueFull:
@@ -68,7 +71,7 @@ class LiveFeed:
                 except TimeoutError:
                     await self._catch_up()
                 else:
-                    await self._take(events)
+                    await (self._take(events) if events else self._catch_up())
                 delay = 0.1
             except Exception as error:  # the database is down: nothing is lost, try again
                 logger.warning("live feed: %r; retrying in %.1f s", error, delay)

@@ -3,6 +3,10 @@
 Each batch is serialized once by the process whose relay placed it in the feed and decoded once by
 every process, whose feed puts it in order. Pub/sub delivers at most once, and need not do more:
 what a process misses while Redis is unreachable, its feed reads from the database.
+
+A batch travels as its records by field name behind their format version (cache/codec.py). One
+that does not decode (another release's format during a rolling deploy, garbage) is a batch
+missed: the feed is told to read the database at once, as for a gap, and the listener goes on.
 """
 
 from __future__ import annotations
@@ -12,14 +16,13 @@ import contextlib
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import astuple
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.connection import parse_url
 from redis.exceptions import RedisError
 
-from cache.codec import Codec, trade_from_row, user_from_row
+from cache.codec import Codec, Undecodable
 from events.broadcast import Broadcaster, SessionsEnded
 from events.fanout import TradeEvent
 
@@ -34,10 +37,7 @@ PUBLISH_TIMEOUT = 2.0
 MAX_PUBLISHING = 64
 CLIENT_NAME = "trading-api-live"
 
-EVENTS: Codec[list[TradeEvent]] = Codec(
-    lambda events: [[astuple(e.trade), astuple(e.user)] for e in events],
-    lambda rows: [TradeEvent(trade_from_row(t), user_from_row(u)) for t, u in rows],
-)
+EVENTS = Codec(list[TradeEvent])
 
 
 def channel_for(url: str, topic: str = "trades") -> str:
@@ -72,6 +72,8 @@ class RedisBroadcaster(Broadcaster):
         self._subscribed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._publishing: set[asyncio.Task[None]] = set()
+        # Trade batches received that did not decode.
+        self.undecodable = 0
 
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(self._listen(), name="live-trades-listener")]
@@ -90,7 +92,7 @@ class RedisBroadcaster(Broadcaster):
         if len(self._publishing) >= MAX_PUBLISHING:
             # Redis is slow or gone: the other processes' feeds read these from the database.
             return
-        task = asyncio.create_task(self._publish(EVENTS.encode(list(events))))
+        task = asyncio.create_task(self._publish(EVENTS.encode_message(list(events))))
         self._publishing.add(task)
         task.add_done_callback(self._publishing.discard)
 
@@ -128,10 +130,20 @@ class RedisBroadcaster(Broadcaster):
 
     def _deliver(self, message: dict[str, Any]) -> None:
         channel = message["channel"].decode()
+        if channel != self.sessions_channel:
+            try:
+                events = EVENTS.decode_message(message["data"])
+            except Undecodable as error:
+                # A warning the first time: in a rolling deploy every old process's batch is one.
+                level = logging.DEBUG if self.undecodable else logging.WARNING
+                self.undecodable += 1
+                logger.log(
+                    level, "live trades: batch not decoded, read from the database: %s", error
+                )
+                events = []  # an empty batch: the feed reads what it missed from the database now
+            self.received(events)
+            return
         try:
-            if channel == self.sessions_channel:
-                self.close_ended(_decode_ended(message["data"]))
-            else:
-                self.received(EVENTS.decode(message["data"]))
+            self.close_ended(_decode_ended(message["data"]))
         except (ValueError, TypeError, KeyError):
             logger.exception("live trades: undecodable message on %s", channel)

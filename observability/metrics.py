@@ -27,7 +27,7 @@ GRAPHQL_ERRORS = Counter(
 )
 CACHE = Counter(
     f"{PREFIX}_cache_requests",
-    "Query cache lookups by result: hit, miss, error, bypassed.",
+    "Query cache lookups by result: hit, miss, error, bypassed, undecodable.",
     ["result"],
 )
 WS_CONNECTIONS = Gauge(

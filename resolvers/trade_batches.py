@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from db import data_versions, idempotency, trades, users
-from db.records import TradeRecord, UserRecord
+from db.models import TradeRecord, UserRecord
 from db.types import utcnow
 from schema.errors import BadUserInput, Conflict, Forbidden
 from schema.inputs import TradeInput
@@ -82,19 +82,9 @@ async def add_trades(
             ):
                 return previous
             await _check_traders(session, batch)
-            added = await trades.insert_trades(
-                session,
-                [
-                    {
-                        "user_id": t.user_id,
-                        "currency": t.currency,
-                        "side": t.side.value,
-                        "price": t.price,
-                        "amount": t.amount,
-                    }
-                    for t in batch
-                ],
-            )
+            # Columns by the inputs' names (Side is a str enum: stored as its value); columns
+            # that are not inputs take their defaults.
+            added = await trades.insert_trades(session, [t.model_dump() for t in batch])
             if key is not None:
                 await idempotency.record(
                     session,

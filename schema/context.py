@@ -12,7 +12,7 @@ from strawberry.types.graphql import OperationType
 
 from auth.tokens import Claims
 from cache.reads import CachedReads
-from db.records import UserRecord
+from db.models import UserRecord
 from rules.emails import sees_every_email
 from schema.dataloaders import Loaders
 from schema.errors import Unauthenticated

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
-from db.records import DegreeRecord, JobSummary, TradeRecord, UserRecord
+from db.models import DegreeRecord, JobSummary, TradeRecord, UserRecord
 from rules.emails import sees_email
 from schema.enums import DegreeName, JobStatus, Side
 from schema.models import Page
+from schema.record_fields import record_fields
 from schema.validation import validated
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ class Degree:
 
     @classmethod
     def from_record(cls, record: DegreeRecord) -> Degree:
-        return cls(id=record.id, name=DegreeName(record.name), created_at=record.created_at)
+        return cls(**record_fields(cls, record, name=DegreeName(record.name)))
 
 
 @strawberry.type
@@ -39,13 +40,7 @@ class User:
 
     @classmethod
     def from_record(cls, record: UserRecord) -> User:
-        return cls(
-            id=record.id,
-            name=record.name,
-            role=record.role,
-            registered_at=record.registered_at,
-            private_email=record.email,
-        )
+        return cls(**record_fields(cls, record, private_email=record.email))
 
     @strawberry.field(
         description="Only the user themself and admins see it; null for everyone else."
@@ -93,15 +88,13 @@ class Trade:
     @classmethod
     def from_record(cls, record: TradeRecord, trader: UserRecord | None = None) -> Trade:
         return cls(
-            id=record.id,
-            user_id=record.user_id,
-            currency=record.currency,
-            side=Side(record.side),
-            price=record.price,
-            amount=record.amount,
-            created_at=record.created_at,
-            seq=None if record.seq is None else str(record.seq),
-            trader=trader,
+            **record_fields(
+                cls,
+                record,
+                side=Side(record.side),
+                seq=None if record.seq is None else str(record.seq),
+                trader=trader,
+            )
         )
 
     @strawberry.field

@@ -13,7 +13,7 @@ from auth.identity import COOKIE_NAME, InvalidToken, clear_cookie, signed_in, to
 from auth.responses import AuthRoute
 from auth.tokens import IssuedToken, issue_token
 from db import data_versions, sessions
-from db.records import UserRecord
+from db.models import UserRecord
 from events.broadcast import SessionsEnded, end_sockets
 from ratelimit.limiter import RateLimitExceeded
 from schema.models import MAX_PASSWORD_LENGTH, Token, UserCreate, UserRead

@@ -17,7 +17,7 @@ from auth.identity import (
     token_from,
     token_is_cookie,
 )
-from db.records import UserRecord
+from db.models import UserRecord
 from schema.context import Context, loaders_for
 from services import Services
 from settings import Settings

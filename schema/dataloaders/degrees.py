@@ -3,7 +3,7 @@ from __future__ import annotations
 from strawberry.dataloader import DataLoader
 
 from cache.reads import CachedReads
-from db.records import DegreeRecord
+from db.models import DegreeRecord
 
 
 def degrees_by_user_loader(reads: CachedReads) -> DataLoader[int, list[DegreeRecord]]:

@@ -5,7 +5,7 @@ from collections import defaultdict
 from strawberry.dataloader import DataLoader
 
 from cache.reads import CachedReads
-from db.records import TradeRecord
+from db.models import TradeRecord
 
 # (user id, limit, offset)
 TradePageKey = tuple[int, int, int]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from strawberry.dataloader import DataLoader
 
 from cache.reads import CachedReads
-from db.records import UserRecord
+from db.models import UserRecord
 
 
 def user_by_id_loader(

@@ -11,6 +11,7 @@ import asyncio
 import pytest
 from redis.asyncio import Redis
 
+from cache import codec
 from settings import Settings
 from tests.utils.api import Api
 from tests.utils.app import process_factory
@@ -56,14 +57,14 @@ async def test_one_users_email_never_reaches_another_from_the_cache(
     try:
         if path == "general":
             # What non-admins' record entries hold: no email at all.
-            pattern = "trading:cache:v2:users:public:*"
+            pattern = f"trading:cache:{codec.USERS.version}:users:public:*"
             keys = [k async for k in redis.scan_iter(match=pattern)]
             assert keys
             for value in await redis.mget(keys):
                 assert value is not None and b"@example.com" not in value
         else:
             # One response per viewer (they select `email`): alice, bob, the admin.
-            keys = [k async for k in redis.scan_iter(match="trading:cache:v2:compiled:*")]
+            keys = [k async for k in redis.scan_iter(match="trading:cache:raw:compiled:*")]
             assert len(keys) == 3
             values = await redis.mget(keys)
             assert sum(b"alice@example.com" in v and b"bob@example.com" in v for v in values) == 1

@@ -11,7 +11,7 @@ from cache.backends import Backend, MemoryBackend, RedisBackend
 from cache.codec import Codec
 from cache.query_cache import Entry, QueryCache
 
-TEXT: Codec[str] = Codec(lambda value: value, lambda raw: raw)
+TEXT = Codec(str)
 
 
 @pytest.fixture(params=["memory", "redis"])

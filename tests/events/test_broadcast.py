@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from redis.asyncio import Redis
 
-from db.records import TradeRecord, UserRecord
+from db.models import TradeRecord, UserRecord
 from events.broadcast import Broadcaster, LiveSocket, SessionsEnded
 from events.fanout import Fanout, SlowConsumerError, TradeEvent
 from events.redis_broadcast import CLIENT_NAME, RedisBroadcaster
