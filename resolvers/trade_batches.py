@@ -32,19 +32,16 @@ def validate_batch(inputs: list[TradeInput], viewer: UserRecord) -> list[TradeCr
     problems: list[dict[str, Any]] = []
     for index, item in enumerate(inputs):
         try:
-            trade = TradeCreate(
-                currency=item.currency,
-                side=item.side,
-                price=item.price,
-                amount=item.amount,
-                user_id=item.user_id if item.user_id is not None else viewer.id,
-            )
+            trade = item.to_pydantic()
         except ValidationError as error:
             for detail in error.errors():
                 field, message = describe(detail)
                 problems.append({"index": index, "field": field, "message": message})
             continue
-        batch.append(trade)
+        # No userId: the signed-in user's own trade.
+        batch.append(
+            trade if trade.user_id is not None else trade.model_copy(update={"user_id": viewer.id})
+        )
     if problems:
         first = problems[0]
         raise BadUserInput(

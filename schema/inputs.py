@@ -1,21 +1,18 @@
-"""GraphQL inputs, mirroring schema.models.TradeCreate (tests/schema/test_mirror.py checks it)."""
+"""GraphQL inputs, declared by the Pydantic models they are validated with.
+
+Strawberry's Pydantic integration builds `TradeInput` from `TradeCreate`'s fields (names, types,
+defaults, descriptions), so an input field is declared once, in schema/models.py. The resolver
+still validates with `TradeCreate` itself (`to_pydantic`), where each problem gets its path.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import strawberry
 
-from schema.enums import Side
+import schema.enums  # noqa: F401 - registers Side as a GraphQL enum before the input uses it
+from schema.models import TradeCreate
 
 
-@strawberry.input
+@strawberry.experimental.pydantic.input(model=TradeCreate, all_fields=True)
 class TradeInput:
-    currency: str
-    side: Side
-    price: Decimal
-    amount: Decimal
-    user_id: int | None = strawberry.field(
-        default=None,
-        description="Admins only: add the trade for another user. Defaults to the signed-in user.",
-    )
+    pass

@@ -1,7 +1,7 @@
 """Pydantic models: the one source of validation for users, trades and degrees.
 
-The Strawberry `TradeInput` and `User` mirror `TradeCreate` and `UserRead`;
-tests/schema/test_mirror.py proves the two agree field by field.
+Strawberry's `TradeInput` is built from `TradeCreate` (schema/inputs.py); the `User` type
+mirrors `UserRead`, which tests/schema/test_mirror.py checks field by field.
 """
 
 from __future__ import annotations
@@ -117,7 +117,10 @@ class TradeCreate(BaseModel):
     side: Side
     price: Money
     amount: Money
-    user_id: int | None = None
+    user_id: int | None = Field(
+        default=None,
+        description="Admins only: add the trade for another user. Defaults to the signed-in user.",
+    )
 
 
 class DegreeCreate(BaseModel):
