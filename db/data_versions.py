@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Dialect, Label, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import DataVersion, Degree, Trade, User
@@ -62,21 +61,9 @@ def columns() -> list[Label[int]]:
     ]
 
 
-def columns_sql() -> str:
-    """`columns()` as SQL text, for statements written as text (the compiled queries'): plain
-    SQL that PostgreSQL and SQLite read alike."""
-    dialect = DefaultDialect()
-    return ", ".join(_text(column.element, dialect) + f" AS {column.name}" for column in columns())
-
-
 def from_mapping(row: Mapping[Any, Any]) -> dict[str, int]:
     """The versions a row read with `columns()` holds, by tag."""
     return {tag: int(row[f"version_{tag}"]) for tag in TAGS}
-
-
-def _text(expression: Any, dialect: Dialect) -> str:
-    compiled = expression.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
-    return " ".join(str(compiled).split())  # one line: it ends up in logs
 
 
 def _insert_for(dialect: Dialect) -> Any:

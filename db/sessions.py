@@ -40,7 +40,7 @@ class SessionUser:
 async def session_user(
     session: AsyncSession, user_id: int, token_version: int, session_id: str
 ) -> SessionUser | None:
-    """The user while the session is valid (rules.sessions), with the data versions: one
+    """The user while the session is valid (session_is_valid), with the data versions: one
     statement. None when the token names no valid session."""
     query = (
         user_columns_select()

@@ -2,8 +2,11 @@
 
 The same idea as PostGraphile's and Hasura's planners, for this schema: every field of `User`,
 `Trade` and `Degree` and the reading root fields (`me`, `user`, `users`, `trade`, `trades`) map
-to a column or a correlated subquery. The viewer's session check (the same one
-`auth.identity.signed_in` makes) is the statement's first CTE, so a request is one round trip.
+to a column or a correlated subquery. This module walks the document into a plan
+(fastpath/plan.py), which SQLAlchemy Core turns into the statement: columns come from the
+metadata (fastpath/columns.py), the rules (who sees an email, when a session is valid, how lists
+are ordered) from rules/, and every value is a bound parameter. The viewer's session check is the
+statement's first CTE, so a request is one round trip.
 
 Only requests the general path would answer with data and no errors compile: anything else
 (a field or argument this module does not know, introspection, a bad argument value, a failed
@@ -13,18 +16,14 @@ Variables, arguments and @skip/@include are coerced by graphql-core's own functi
 Strawberry's executor calls, so an explicit null or a default means here what it means there.
 """
 
-# SQL text here is assembled from this module's fixed fragments, aliases it numbers and GraphQL
-# response keys (validated names); every value is a bound parameter.
-# ruff: noqa: S608
-
 from __future__ import annotations
 
 import functools
 import hashlib
-import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakValueDictionary
 
 from graphql import (
     DocumentNode,
@@ -36,7 +35,6 @@ from graphql import (
     GraphQLSchema,
     GraphQLSkipDirective,
     InlineFragmentNode,
-    OperationDefinitionNode,
     OperationType,
     SelectionNode,
     SelectionSetNode,
@@ -47,22 +45,30 @@ from graphql import (
     get_variable_values,
 )
 from pydantic import ValidationError
+from sqlalchemy import Dialect
 
 from db import data_versions
-from fastpath.dialects import JSONDialect
+from fastpath.columns import SOURCES, Column, column_fields
+from fastpath.dialects import DriverSQL, driver_sql
+from fastpath.dialects import max_object_depth as dialect_max_object_depth
+from fastpath.plan import (
+    VIEWER,
+    Arg,
+    Email,
+    Object,
+    Outer,
+    Rows,
+    TypeName,
+    ViewerId,
+    arg_name,
+    build,
+    viewer_select,
+)
+from rules.emails import VIEWER_DEPENDENT_FIELDS
 from schema.models import Page, Side, TradeFilter
 
-# The viewer's id, token version and session id come first in every statement's parameters.
-VIEWER_PARAMETERS = 3
 # PostgreSQL functions take at most 100 arguments: 50 key/value pairs per JSON object.
 MAX_KEYS = 50
-
-
-@dataclass(frozen=True)
-class Bound:
-    """A value sent as a statement parameter (never spliced into the SQL text)."""
-
-    value: object
 
 
 class NotCompilable(Exception):
@@ -71,8 +77,8 @@ class NotCompilable(Exception):
 
 @dataclass(frozen=True)
 class Statement:
-    sql: str
-    params: tuple[object, ...]  # after the viewer's VIEWER_PARAMETERS
+    query: DriverSQL
+    arguments: Mapping[str, object]  # the document's values, by parameter name
     tables: frozenset[str]
     per_viewer: bool  # the JSON depends on who asks (emails, `me`)
     # Worth caching: it reads lists. Single rows by id cost the database no more than the
@@ -80,46 +86,66 @@ class Statement:
     cacheable: bool
     operation_name: str | None = None  # as the document names it, for logs and metrics
 
+    def parameters(self, viewer: Mapping[str, object]) -> tuple[object, ...]:
+        return self.query.parameters({**self.arguments, **viewer})
+
     @functools.cached_property
     def digest(self) -> str:
-        """Names the data this statement reads, for the result cache."""
-        return hashlib.sha256(repr((self.sql, self.params)).encode()).hexdigest()
+        """Names the data this statement reads, for the result cache: its text and its values
+        (the viewer's are not among them; see `per_viewer`)."""
+        values = (self.query.values, sorted(self.arguments.items()))
+        return hashlib.sha256(repr((self.query.sql, values)).encode()).hexdigest()
 
 
-def viewer_query(dialect: JSONDialect, *, versions: bool = False) -> str:
-    """The viewer's id and admin flag while their session is valid (`signed_in`'s rules: the
-    token's version is current, the session was not logged out, the user is active); with
-    `versions`, also the data versions (db/data_versions.py) that cache keys embed."""
-    p = dialect.placeholder
-    extra = ", " + data_versions.columns_sql() if versions else ""
-    return (
-        f"SELECT u.id, r.name = 'admin' AS admin{extra} "
-        "FROM users u JOIN roles r ON r.id = u.role_id "
-        f"WHERE u.id = {p(1)} AND u.token_version = {p(2)} AND u.is_active "
-        f"AND NOT EXISTS (SELECT 1 FROM revoked_tokens x WHERE x.jti = {p(3)})"
-    )
+class QueryCompiler:
+    """Compiles documents of one schema for one database."""
 
+    def __init__(self, schema: GraphQLSchema, dialect: Dialect) -> None:
+        self.schema = schema
+        self.dialect = dialect
+        self.columns = column_fields(schema)
+        self.max_object_depth = dialect_max_object_depth(dialect)
+        # For answers from the result cache: the session check alone, with the data versions
+        # (db/data_versions.py) that cache keys embed.
+        self.viewer_check = driver_sql(viewer_select(*data_versions.columns()), dialect, VIEWER)
+        # Each plan's statement while a compiled document (middleware.py's cache) holds it.
+        self._built: WeakValueDictionary[Object, DriverSQL] = WeakValueDictionary()
 
-def compile_query(
-    schema: GraphQLSchema,
-    document: DocumentNode,
-    operation_name: str | None,
-    variables: Mapping[str, Any] | None,
-    dialect: JSONDialect,
-) -> Statement:
-    """The statement answering a validated document; NotCompilable when it is not plain data."""
-    operation = get_operation_ast(document, operation_name)
-    if operation is None or operation.operation is not OperationType.QUERY:
-        raise NotCompilable("not a query")
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    coerced = get_variable_values(
-        schema, operation.variable_definitions or (), dict(variables or {})
-    )
-    if not isinstance(coerced, VariableValues):
-        raise NotCompilable("bad variables")
-    return _Compiler(schema, dialect, fragments, coerced).statement(operation)
+    def compile(
+        self,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+    ) -> Statement:
+        """The statement answering a validated document; NotCompilable when it is not plain
+        data."""
+        operation = get_operation_ast(document, operation_name)
+        if operation is None or operation.operation is not OperationType.QUERY:
+            raise NotCompilable("not a query")
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        coerced = get_variable_values(
+            self.schema, operation.variable_definitions or (), dict(variables or {})
+        )
+        if not isinstance(coerced, VariableValues):
+            raise NotCompilable("bad variables")
+        walk = _Walk(self, fragments, coerced)
+        plan = walk.fields_of("Query", [operation.selection_set])
+        return Statement(
+            self._build(plan, len(walk.values)),
+            {arg_name(i): value for i, value in enumerate(walk.values)},
+            frozenset(walk.tables),
+            walk.per_viewer,
+            walk.lists,
+            operation.name.value if operation.name else None,
+        )
+
+    def _build(self, plan: Object, args: int) -> DriverSQL:
+        built = self._built.get(plan)
+        if built is None:  # `args` follows from the plan
+            built = self._built[plan] = build(plan, self.dialect, args)
+        return built
 
 
 def _page(arguments: Mapping[str, Any]) -> Page:
@@ -129,103 +155,25 @@ def _page(arguments: Mapping[str, Any]) -> Page:
         raise NotCompilable("bad page") from None
 
 
-# Fields that are a column of their row: (how it prints, the column).
-_SCALARS = {
-    ("User", "id"): ("plain", "id"),
-    ("User", "name"): ("plain", "name"),
-    ("User", "role"): ("plain", "role"),
-    ("User", "registeredAt"): ("time", "registered_at"),
-    ("Trade", "id"): ("plain", "id"),
-    ("Trade", "userId"): ("plain", "user_id"),
-    ("Trade", "currency"): ("plain", "currency"),
-    ("Trade", "side"): ("enum", "side"),
-    ("Trade", "price"): ("money", "price"),
-    ("Trade", "amount"): ("money", "amount"),
-    ("Trade", "createdAt"): ("time", "created_at"),
-    ("Trade", "seq"): ("text", "seq"),
-    ("Degree", "id"): ("plain", "id"),
-    ("Degree", "name"): ("enum", "name"),
-    ("Degree", "createdAt"): ("time", "created_at"),
-}
+class _Walk:
+    """One document's plan, field by field, and the values it binds in their order."""
 
-
-def _print(dialect: JSONDialect, kind: str, column: str) -> str:
-    """A column as the general path's scalars print it: enums by their upper-case GraphQL
-    names (stored lower-case), Decimal in fixed point, DateTime as `isoformat()`."""
-    if kind == "enum":
-        return f"upper({column})"
-    if kind == "money":
-        return dialect.money(column)
-    if kind == "time":
-        return dialect.timestamp(column)
-    if kind == "text":  # an integer the schema serves as a String (too large for Int)
-        return f"CAST({column} AS TEXT)"
-    return column
-
-
-@dataclass(frozen=True)
-class _Table:
-    name: str  # also the cache tag of responses that read it
-    type_name: str
-    select: str  # the columns the type's fields read, under the names they read
-    key: str
-    direction: str  # of the list order: users by id, trades newest (highest id) first
-
-
-_USERS = _Table(
-    "users",
-    "User",
-    "SELECT u.id, u.name, u.email, u.registered_at, r.name AS role "
-    "FROM users u JOIN roles r ON r.id = u.role_id",
-    "u.id",
-    "ASC",
-)
-_TRADES = _Table(
-    "trades",
-    "Trade",
-    "SELECT t.id, t.user_id, t.currency, t.side, t.price, t.amount, t.created_at, t.seq "
-    "FROM trades t",
-    "t.id",
-    "DESC",
-)
-_DEGREES = _Table(
-    "degrees", "Degree", "SELECT g.id, g.name, g.created_at FROM degrees g", "g.id", "ASC"
-)
-# `column = other column` or `column = bound value`.
-Condition = tuple[str, "str | Bound"]
-
-
-class _Compiler:
     def __init__(
         self,
-        schema: GraphQLSchema,
-        dialect: JSONDialect,
+        compiler: QueryCompiler,
         fragments: Mapping[str, FragmentDefinitionNode],
         variables: VariableValues,
     ) -> None:
-        self.schema = schema
-        self.dialect = dialect
+        self.schema = compiler.schema
+        self.columns: Mapping[tuple[str, str], Column] = compiler.columns
+        self.max_object_depth = compiler.max_object_depth
         self.fragments = fragments
         self.variables = variables
-        self.params: list[object] = []
+        self.values: list[object] = []
         self.tables: set[str] = set()
         self.per_viewer = False
         self.lists = False
-        self._aliases = itertools.count()
         self._depth = 0  # JSON objects open in the statement being built
-
-    def statement(self, operation: OperationDefinitionNode) -> Statement:
-        d = self.dialect
-        data = self._object("Query", [operation.selection_set], "")
-        sql = f"WITH v AS ({viewer_query(d)}) SELECT {d.as_text(data)} FROM v"
-        return Statement(
-            sql,
-            tuple(self.params),
-            frozenset(self.tables),
-            self.per_viewer,
-            self.lists,
-            operation.name.value if operation.name else None,
-        )
 
     # Selections
 
@@ -273,41 +221,35 @@ class _Compiler:
         except GraphQLError:  # e.g. an explicit null for a non-null argument
             raise NotCompilable("bad argument") from None
 
-    def _object(self, type_name: str, selection_sets: Iterable[SelectionSetNode], row: str) -> str:
+    def fields_of(self, type_name: str, selection_sets: Iterable[SelectionSetNode]) -> Object:
+        """The fields selected on an object of the type."""
         fields = self._collect(selection_sets)
         if len(fields) > MAX_KEYS:
             raise NotCompilable("too many keys for one JSON object")
-        limit = self.dialect.max_object_depth
-        if limit is not None and self._depth >= limit:
+        if self.max_object_depth is not None and self._depth >= self.max_object_depth:
             raise NotCompilable("nested deeper than the database's parser follows")
         self._depth += 1
         try:
-            return self._pairs(type_name, fields, row)
+            return Object(tuple(self._pair(type_name, key, nodes) for key, nodes in fields.items()))
         finally:
             self._depth -= 1
 
-    def _pairs(self, type_name: str, fields: dict[str, list[FieldNode]], row: str) -> str:
-        pairs = []
-        for key, nodes in fields.items():
-            node = nodes[0]
-            name = node.name.value
-            if name == "__typename":
-                value = self.dialect.as_text(f"'{type_name}'")
-            else:
-                subselections = [n.selection_set for n in nodes if n.selection_set is not None]
-                arguments = self._arguments(type_name, node)
-                value = self._field(type_name, name, arguments, subselections, row)
-            pairs.append((key, value))
-        return self.dialect.object(pairs)
+    def _pair(
+        self, type_name: str, key: str, nodes: list[FieldNode]
+    ) -> tuple[str, Column | TypeName | Email | Rows]:
+        node = nodes[0]
+        name = node.name.value
+        if name == "__typename":
+            return key, TypeName(type_name)
+        subselections = [n.selection_set for n in nodes if n.selection_set is not None]
+        arguments = self._arguments(type_name, node)
+        return key, self._field(type_name, name, arguments, subselections)
 
     # Fields
 
-    def _param(self, value: object) -> str:
-        self.params.append(value)
-        return self.dialect.placeholder(VIEWER_PARAMETERS + len(self.params))
-
-    def _alias(self) -> str:
-        return f"a{next(self._aliases)}"
+    def _arg(self, value: object) -> Arg:
+        self.values.append(value)
+        return Arg(len(self.values) - 1)
 
     def _field(
         self,
@@ -315,76 +257,64 @@ class _Compiler:
         name: str,
         arguments: Mapping[str, Any],
         selections: list[SelectionSetNode],
-        row: str,
-    ) -> str:
-        d = self.dialect
-        scalar = _SCALARS.get((type_name, name))
-        if scalar is not None:
-            kind, column = scalar
-            return _print(d, kind, f"{row}.{column}")
+    ) -> Column | Email | Rows:
+        column = self.columns.get((type_name, name))
+        if column is not None:
+            return column
+        if (type_name, name) in VIEWER_DEPENDENT_FIELDS:
+            self.per_viewer = True
         match type_name, name:
             case "Query", "me":
                 self.per_viewer = True
-                return self._one(_USERS, selections, "v.id")
+                return self._one("User", selections, [("id", ViewerId())])
             case "Query", "user":
-                return self._one(_USERS, selections, Bound(arguments["id"]))
+                return self._one("User", selections, [("id", self._arg(arguments["id"]))])
             case "Query", "users":
-                return self._list(_USERS, selections, page=_page(arguments))
+                return self._list("User", selections, page=_page(arguments))
             case "Query", "trade":
-                return self._one(_TRADES, selections, Bound(arguments["id"]))
+                return self._one("Trade", selections, [("id", self._arg(arguments["id"]))])
             case "Query", "trades":
-                filters = _trade_filters(arguments)
-                return self._list(_TRADES, selections, filters, _page(arguments))
+                filters = [(k, self._arg(v)) for k, v in _trade_filters(arguments)]
+                return self._list("Trade", selections, filters, _page(arguments))
             case "User", "email":
-                self.per_viewer = True
-                return f"CASE WHEN {row}.id = v.id OR v.admin THEN {row}.email END"
+                return Email()
             case "User", "degrees":
-                return self._list(_DEGREES, selections, [("g.user_id", f"{row}.id")])
+                return self._list("Degree", selections, [("user_id", Outer("id"))])
             case "User", "trades":
-                where = [("t.user_id", f"{row}.id")]
-                return self._list(_TRADES, selections, where, _page(arguments))
+                where = [("user_id", Outer("id"))]
+                return self._list("Trade", selections, where, _page(arguments))
             case "Trade", "user":
-                return self._one(_USERS, selections, f"{row}.user_id")
+                return self._one("User", selections, [("id", Outer("user_id"))])
         raise NotCompilable(f"{type_name}.{name}")
 
-    def _id(self, id_: str | Bound) -> str:
-        return self._param(id_.value) if isinstance(id_, Bound) else id_
-
-    def _one(self, table: _Table, selections: list[SelectionSetNode], id_: str | Bound) -> str:
-        """The row whose id is `id_` (a column, or a bound value) as an object, or null."""
-        self.tables.add(table.name)
-        alias = self._alias()
-        # Parameters are numbered in the order they appear in the text: the element first.
-        element = self._object(table.type_name, selections, alias)
-        source = f"{table.select} WHERE {table.key} = {self._id(id_)}"
-        return self.dialect.nested(f"SELECT {element} FROM ({source}) AS {alias}")
+    def _one(
+        self, type_name: str, selections: list[SelectionSetNode], where: Sequence[Condition]
+    ) -> Rows:
+        """The row matching `where`, as an object or null."""
+        self.tables.add(SOURCES[type_name].table)
+        fields = self.fields_of(type_name, selections)
+        return Rows(type_name, tuple(where), fields, many=False)
 
     def _list(
         self,
-        table: _Table,
+        type_name: str,
         selections: list[SelectionSetNode],
         where: Sequence[Condition] = (),
         page: Page | None = None,
-    ) -> str:
-        """The rows matching `where` (column = column or bound value), in the table's order,
-        one page of them, as an array of objects."""
-        self.tables.add(table.name)
+    ) -> Rows:
+        """The rows matching `where`, in the type's order, one page of them, as an array."""
         self.lists = True
-        alias = self._alias()
-        element = self._object(table.type_name, selections, alias)
-        conditions = " AND ".join(f"{column} = {self._id(value)}" for column, value in where)
-        clause = f" WHERE {conditions}" if conditions else ""
-        window = (
-            f" LIMIT {self._param(page.limit)} OFFSET {self._param(page.offset)}" if page else ""
-        )
-        source = (
-            f"FROM ({table.select}{clause} ORDER BY {table.key} {table.direction}{window}) "
-            f"AS {alias}"
-        )
-        return self.dialect.array(element, source, f"{alias}.id {table.direction}")
+        self.tables.add(SOURCES[type_name].table)
+        fields = self.fields_of(type_name, selections)
+        window = None if page is None else (self._arg(page.limit), self._arg(page.offset))
+        return Rows(type_name, tuple(where), fields, many=True, page=window)
 
 
-def _trade_filters(arguments: Mapping[str, Any]) -> list[Condition]:
+# `column of the rows = a value`: a bound value, a column of the enclosing row, the viewer's id.
+Condition = tuple[str, Arg | Outer | ViewerId]
+
+
+def _trade_filters(arguments: Mapping[str, Any]) -> list[tuple[str, object]]:
     """The `trades` filters, validated as the general path does."""
     try:
         currency = TradeFilter(currency=arguments.get("currency")).currency
@@ -392,8 +322,8 @@ def _trade_filters(arguments: Mapping[str, Any]) -> list[Condition]:
         raise NotCompilable("bad currency") from None
     side = arguments.get("side")
     filters = {
-        "t.currency": currency,
-        "t.side": Side(side).value if side is not None else None,
-        "t.user_id": arguments.get("userId"),
+        "currency": currency,
+        "side": Side(side).value if side is not None else None,
+        "user_id": arguments.get("userId"),
     }
-    return [(column, Bound(value)) for column, value in filters.items() if value is not None]
+    return [(column, value) for column, value in filters.items() if value is not None]

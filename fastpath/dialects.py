@@ -1,59 +1,167 @@
-"""How each database spells the JSON the compiled path asks it to build.
+"""How each database spells the JSON the compiled path asks it to build, as SQLAlchemy constructs
+compiled per dialect (`@compiles`): PostgreSQL's `json_build_object` and `json_agg`, SQLite's
+`json_object` and `json_group_array`. Values print as the general path's scalars print them
+(schema/scalars.py); this module only builds objects and arrays around them.
 
-The output must be byte-for-byte what the general path's scalars print: DateTime is Python's
-`isoformat()` of a UTC datetime (no fraction when the microseconds are 0), Decimal is fixed
-point with 8 places, enums are their upper-case GraphQL names.
+Also the one step from a Core statement to the text the driver runs: compiled once per document
+and dialect, then executed with `exec_driver_sql`, which skips SQLAlchemy's per-execution work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Dialect, String, UnaryExpression, literal
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement, OrderByList
+from sqlalchemy.sql.functions import FunctionElement
+
+# JSON objects nested in one statement, the query's own included. SQLite's parser has a fixed
+# stack: six levels of the compiled path's subqueries overflow it ("parser stack overflow") when
+# most of them are lists, so deeper documents are left to the general path.
+_MAX_OBJECT_DEPTH = {"sqlite": 5}
+
+
+def max_object_depth(dialect: Dialect) -> int | None:
+    return _MAX_OBJECT_DEPTH.get(dialect.name)
+
+
+class JSONObject(FunctionElement[str]):
+    """A JSON object of (key, value) pairs, in their order."""
+
+    type = String()
+    inherit_cache = True
+
+    def __init__(self, pairs: Sequence[tuple[str, ColumnElement[Any]]]) -> None:
+        # Keys are part of the statement's text (rendered as quoted SQL literals when compiled
+        # with `render_postcompile`), not parameters: a key is a GraphQL name or alias.
+        arguments: list[ColumnElement[Any]] = []
+        for key, value in pairs:
+            arguments += [literal(key, String(), literal_execute=True), value]
+        super().__init__(*arguments)
+
+
+@compiles(JSONObject)
+def _json_object(element: JSONObject, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_build_object({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(JSONObject, "sqlite")
+def _json_object_sqlite(element: JSONObject, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_object({compiler.process(element.clauses, **kw)})"
+
+
+class JSONArray(FunctionElement[str]):
+    """The aggregate of `element` over a source's rows as a JSON array in `order`; [] when there
+    are none. The source must be ordered the same way: SQLite (3.40) has no ORDER BY inside an
+    aggregate and keeps the order of its source."""
+
+    type = String()
+    inherit_cache = True
+
+    def __init__(
+        self, element: ColumnElement[Any], order: OrderByList | UnaryExpression[Any]
+    ) -> None:
+        super().__init__(element, order)
+
+
+@compiles(JSONArray)
+def _json_array(element: JSONArray, compiler: SQLCompiler, **kw: Any) -> str:
+    value, order = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"coalesce(json_agg({value} ORDER BY {order}), '[]'::json)"
+
+
+@compiles(JSONArray, "sqlite")
+def _json_array_sqlite(element: JSONArray, compiler: SQLCompiler, **kw: Any) -> str:
+    value = compiler.process(element.clauses.clauses[0], **kw)
+    return f"json_group_array(json({value}))"
+
+
+class JSONValue(FunctionElement[str]):
+    """A JSON value a scalar subquery returns, as JSON: SQLite forgets that it is unless told
+    again (it would nest it as a string)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(JSONValue)
+def _json_value(element: JSONValue, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(JSONValue, "sqlite")
+def _json_value_sqlite(element: JSONValue, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json({compiler.process(element.clauses, **kw)})"
+
+
+class JSONText(FunctionElement[str]):
+    """A JSON value as text, for the driver: PostgreSQL's json type would be decoded."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(JSONText)
+def _json_text(element: JSONText, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS TEXT)"
+
+
+@compiles(JSONText, "sqlite")
+def _json_text_sqlite(element: JSONText, compiler: SQLCompiler, **kw: Any) -> str:
+    # Already text; and a CAST would take one more of the parser's levels (see max_object_depth).
+    return compiler.process(element.clauses, **kw)
+
+
+class JSONBoolean(FunctionElement[str]):
+    """A boolean column as JSON true/false: SQLite stores booleans as 0 and 1."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(JSONBoolean)
+def _json_boolean(element: JSONBoolean, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(JSONBoolean, "sqlite")
+def _json_boolean_sqlite(element: JSONBoolean, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"json(CASE WHEN {column} THEN 'true' WHEN NOT {column} THEN 'false' END)"
 
 
 @dataclass(frozen=True)
-class JSONDialect:
-    name: str
-    # JSON objects nested in one statement, the query's own included. SQLite's parser has a
-    # fixed stack: seven levels of the compiled path's subqueries overflow it ("parser stack
-    # overflow"), so deeper documents are left to the general path.
-    max_object_depth: int | None = None
+class DriverSQL:
+    """A statement as its driver runs it: the SQL text and its values in the placeholders'
+    order, some of them given per execution by name (the viewer's, the document's)."""
 
-    def placeholder(self, position: int) -> str:
-        return f"${position}" if self.name == "postgresql" else "?"
+    sql: str
+    values: tuple[object, ...]  # None where given per execution
+    given: tuple[tuple[int, str], ...]  # (index in values, parameter name)
 
-    def object(self, pairs: Sequence[tuple[str, str]]) -> str:
-        function = "json_build_object" if self.name == "postgresql" else "json_object"
-        arguments = ", ".join(f"'{key}', {value}" for key, value in pairs)
-        return f"{function}({arguments})"
-
-    def nested(self, subquery: str) -> str:
-        """A JSON value from a scalar subquery; SQLite forgets it is JSON unless told again."""
-        return f"({subquery})" if self.name == "postgresql" else f"json(({subquery}))"
-
-    def array(self, element: str, source: str, order: str) -> str:
-        """A JSON array of `element` over the rows of `source`, in `order`; [] when empty."""
-        if self.name == "postgresql":
-            return f"(SELECT coalesce(json_agg({element} ORDER BY {order}), '[]'::json) {source})"
-        # SQLite 3.40 has no ORDER BY inside aggregates: it keeps the order of `source`,
-        # whose subquery is ordered.
-        return f"json((SELECT json_group_array(json({element})) {source}))"
-
-    def timestamp(self, column: str) -> str:
-        # Microseconds always, then a zero fraction dropped as isoformat() drops it.
-        if self.name == "postgresql":
-            text = f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
-        else:  # SQLAlchemy stores 'YYYY-MM-DD HH:MM:SS.ffffff' (naive UTC) in SQLite
-            text = f"replace({column}, ' ', 'T')"
-        return f"replace({text} || '+00:00', '.000000+', '+')"
-
-    def money(self, column: str) -> str:
-        # NUMERIC(20, 8) prints 8 places; SQLite stores the same canonical text.
-        return f"{column}::text" if self.name == "postgresql" else column
-
-    def as_text(self, expression: str) -> str:
-        return f"{expression}::text" if self.name == "postgresql" else expression
+    def parameters(self, given: Mapping[str, object]) -> tuple[object, ...]:
+        values = list(self.values)
+        for position, name in self.given:
+            values[position] = given[name]
+        return tuple(values)
 
 
-POSTGRESQL = JSONDialect("postgresql")
-SQLITE = JSONDialect("sqlite", max_object_depth=6)
+def driver_sql(statement: ClauseElement, dialect: Dialect, given: Collection[str]) -> DriverSQL:
+    """`statement` compiled for `dialect` (whose drivers here, asyncpg and aiosqlite, take
+    positional parameters); `given`: the names of the parameters given per execution. Values
+    are bound as they come: the compiled path binds ints and strings only, which neither
+    driver's dialect converts before sending."""
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    if not isinstance(compiled, SQLCompiler) or compiled.positiontup is None:
+        raise ValueError(f"{dialect.name}'s driver takes named parameters, not positions")
+    names = compiled.positiontup
+    values = compiled.construct_params()
+    return DriverSQL(
+        compiled.string,
+        tuple(None if name in given else values[name] for name in names),
+        tuple((i, name) for i, name in enumerate(names) if name in given),
+    )

@@ -23,6 +23,7 @@ from graphql import (
     OperationType,
     get_operation_ast,
 )
+from sqlalchemy import Dialect
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,8 +35,8 @@ from cache.lru import ByteLRU
 from compat.strawberry import graphql_core_schema
 from db import data_versions
 from db.engine import is_lost_connection
-from fastpath.compiler import NotCompilable, Statement, compile_query, viewer_query
-from fastpath.dialects import POSTGRESQL, SQLITE
+from fastpath.compiler import NotCompilable, QueryCompiler, Statement
+from fastpath.plan import SESSION_ID, TOKEN_VERSION, VIEWER_ID
 from observability import record
 from schema.cost import operation_cost
 from services import Services
@@ -58,9 +59,8 @@ class CompiledQueries:
         self.settings = settings
         self.graphql_schema = graphql_core_schema(schema)
         self.documents = schema.documents
-        self.dialect = POSTGRESQL if settings.database_url.startswith("postgresql") else SQLITE
-        # For cached answers: the session check, and the data versions the cache key embeds.
-        self.viewer_sql = viewer_query(self.dialect, versions=True)
+        # Built on the first request, for the dialect of the engine that runs the statements.
+        self.compiler: QueryCompiler | None = None
         self.tokens: OrderedDict[str, Claims] = OrderedDict()
         # By a hash of (document, operation, variables): a request's text is not kept.
         # Declined documents are kept too, as (None,): the general path answers them.
@@ -108,16 +108,21 @@ class CompiledQueries:
         claims = self._claims(token_from(connection))
         if request is None or claims is None:
             return None
-        statement = self._statement(*request)
+        compiler = self._compiler(services.reader.dialect)
+        statement = self._statement(compiler, *request)
         operation_name = request[1]
         if statement is None:
             return None
-        params = (claims.user_id, claims.version, claims.session_id, *statement.params)
+        viewer = {
+            VIEWER_ID: claims.user_id,
+            TOKEN_VERSION: claims.version,
+            SESSION_ID: claims.session_id,
+        }
         try:
             if not (services.reads.cache.enabled and statement.cacheable):
-                data = await self._fetch(services, statement.sql, params)
+                data = await self._fetch(services, statement, viewer)
             else:
-                data = await self._cached(services, statement, params)
+                data = await self._cached(services, compiler, statement, viewer)
         except Exception as error:
             if is_lost_connection(error):
                 # The reader keeps idle connections unchecked (see create_reader): one that
@@ -143,7 +148,11 @@ class CompiledQueries:
         return b'{"data":' + data + b"}"
 
     async def _cached(
-        self, services: Services, statement: Statement, params: tuple[object, ...]
+        self,
+        services: Services,
+        compiler: QueryCompiler,
+        statement: Statement,
+        viewer_values: Mapping[str, object],
     ) -> bytes | None:
         """From the result cache, keyed by the statement, its values, (when the JSON depends on
         who asks) the viewer, and the versions of the tables it reads. The session is still
@@ -151,7 +160,10 @@ class CompiledQueries:
         results), and the versions come with that check: no extra round trip."""
         record.count_statement()  # the reader engine leaves counting to its callers
         async with services.reader.connect() as connection:
-            viewer: Any = (await connection.exec_driver_sql(self.viewer_sql, params[:3])).first()
+            check = compiler.viewer_check
+            viewer: Any = (
+                await connection.exec_driver_sql(check.sql, check.parameters(viewer_values))
+            ).first()
         if viewer is None:
             return None
         scope = f":{viewer[0]}:{bool(viewer[1])}" if statement.per_viewer else ""
@@ -160,15 +172,18 @@ class CompiledQueries:
         versions = data_versions.from_mapping(viewer._mapping)
 
         async def load() -> bytes | None:
-            return await self._fetch(services, statement.sql, params)
+            return await self._fetch(services, statement, viewer_values)
 
         return await services.reads.cache.get_or_load(key, tags, load, RAW, versions=versions)
 
     @staticmethod
-    async def _fetch(services: Services, sql: str, params: tuple[object, ...]) -> bytes | None:
+    async def _fetch(
+        services: Services, statement: Statement, viewer: Mapping[str, object]
+    ) -> bytes | None:
         record.count_statement()  # the reader engine leaves counting to its callers
         async with services.reader.connect() as connection:
-            data = (await connection.exec_driver_sql(sql, params)).scalar()
+            sql, parameters = statement.query.sql, statement.parameters(viewer)
+            data = (await connection.exec_driver_sql(sql, parameters)).scalar()
         return data.encode() if data is not None else None
 
     def _claims(self, token: str | None) -> Claims | None:
@@ -187,8 +202,19 @@ class CompiledQueries:
                 self.tokens.popitem(last=False)
         return claims
 
+    def _compiler(self, dialect: Dialect) -> QueryCompiler:
+        """The compiler for the reader's dialect, built by the first request (the engine comes
+        with the app's services, after this middleware)."""
+        if self.compiler is None:
+            self.compiler = QueryCompiler(self.graphql_schema, dialect)
+        return self.compiler
+
     def _statement(
-        self, query: str, operation_name: str | None, variables: dict[str, Any] | None
+        self,
+        compiler: QueryCompiler,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
     ) -> Statement | None:
         """The statement answering a query, or None for anything the general path must answer
         (mutations, subscriptions, errors). Kept by a hash of what decides it: the document, the
@@ -207,12 +233,13 @@ class CompiledQueries:
         ).digest()
         cached = self.statements.get(key)
         if cached is None:
-            cached = (self._compile(document, operation, operation_name, used),)
+            cached = (self._compile(compiler, document, operation, operation_name, used),)
             self.statements.put(key, cached, _weight(cached[0]))
         return cached[0]
 
     def _compile(
         self,
+        compiler: QueryCompiler,
         document: DocumentNode,
         operation: OperationDefinitionNode,
         operation_name: str | None,
@@ -224,18 +251,19 @@ class CompiledQueries:
             )
             if cost > self.settings.graphql_max_cost:
                 return None
-            return compile_query(
-                self.graphql_schema, document, operation_name, variables, self.dialect
-            )
+            return compiler.compile(document, operation_name, variables)
         except (NotCompilable, GraphQLError):
             return None
 
 
 def _weight(statement: Statement | None) -> int:
+    """At most what a cached statement holds: its SQL text is shared by the documents of one
+    plan (fastpath/plan.py) but counted in each, so the cache stays within its bytes."""
     if statement is None:
         return STATEMENT_OVERHEAD_BYTES
-    values = sum(len(value) for value in statement.params if isinstance(value, str))
-    return len(statement.sql) + values + STATEMENT_OVERHEAD_BYTES
+    values = [*statement.query.values, *statement.arguments.values()]
+    text = sum(len(value) for value in values if isinstance(value, str))
+    return len(statement.query.sql) + text + STATEMENT_OVERHEAD_BYTES
 
 
 async def _read_body(headers: Mapping[str, str], receive: Receive, limit: int) -> bytes | None:
