@@ -4,8 +4,9 @@ From a fresh clone it installs the anchors (PostGraphile, autocannon) if missing
 benchmark databases, then measures one server process at a time on this machine:
 
 1. throughput, latency and server CPU per request for each workload of the anchors'
-   queries.json, on the project with its result cache off (cold) and on (warm), PostGraphile and
-   the ceiling (limit_server.py);
+   queries.json, on the project with its result cache off (cold) and on (warm: with Redis, as
+   every multi-process deployment runs, and with the in-process cache), PostGraphile and the
+   ceiling (limit_server.py);
 2. SQL statements per request of the project, counted in-process;
 3. scaling at 10x data: deep `page` offsets and wider `nested` selections, project vs PostGraphile;
 4. the live fan-out benchmark (bench/live.py);
@@ -16,7 +17,8 @@ and writes the tables into bench/RESULTS.md between the `make bench` markers.
     python -m bench.compare [--quick] [--skip-scaling] [--skip-live] [--duration D]
                             [--connections C] [--warmup SECONDS]
 
-Anchors come from $ANCHORS_DIR (default ../shared/anchors beside the repo)
+The warm-with-Redis server uses $BENCH_REDIS_URL (default redis://127.0.0.1:6379/13), emptied
+before it starts. Anchors come from $ANCHORS_DIR (default ../shared/anchors beside the repo)
 and are installed into $ANCHORS_HOME (default ~/.cache/trading-api-anchors).
 
 Ratios are only meaningful within one run: servers and load generator share the machine's cores.
@@ -40,6 +42,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import httpx
+from redis import Redis
 
 from bench import dataset
 from bench.load import WORKLOADS, Run, autocannon, load_queries, with_offset, with_users
@@ -94,17 +97,21 @@ class Bench:
 
     @contextlib.contextmanager
     def project(
-        self, name: str, database: str, cache_ttl: int, **settings: str
+        self, name: str, database: str, cache_ttl: int, redis_url: str = "", **settings: str
     ) -> Iterator[tuple[Server, dict[str, str]]]:
-        """The project as it is served (`python -m web.server`) in production mode, in-process
-        cache only; and a bearer header."""
+        """The project as it is served (`python -m web.server`) in production mode, with Redis
+        when `redis_url` is given (emptied first), else in-process only; and a bearer header."""
+        if redis_url:
+            with Redis.from_url(redis_url) as redis:
+                redis.flushdb()
         port = free_port()
         env = {
             **self.env,
             "ENVIRONMENT": "production",
             "JWT_SECRET": self.jwt_secret,
             "DATABASE_URL": dataset.database_url(database),
-            "REDIS_URL": "",  # empty, not unset: a .env file must not bring Redis in
+            # Empty, not unset, without Redis: a .env file must not bring Redis in.
+            "REDIS_URL": redis_url,
             "CACHE_TTL_SECONDS": str(cache_ttl),
             **{key.upper(): value for key, value in settings.items()},
         }
@@ -182,8 +189,13 @@ def _graphql_ready(url: str, query: str = "{ __typename }") -> Callable[[httpx.C
 def throughput(bench: Bench, results: Results) -> None:
     contract, postgraphile = bench.queries["contract"], bench.queries["postgraphile"]
     runs: dict[str, dict[str, Run]] = {}
-    for name, ttl in (("project cold", 0), ("project warm", 300)):
-        with bench.project(name, DATABASE, ttl) as (server, headers):
+    servers = (
+        ("project cold", 0, ""),
+        ("project warm, Redis", 300, bench.config.redis_url),
+        ("project warm, in-process", 300, ""),
+    )
+    for name, ttl, redis_url in servers:
+        with bench.project(name, DATABASE, ttl, redis_url) as (server, headers):
             runs[name] = bench.measure(server, contract, headers)
     with bench.postgraphile(DATABASE) as server:
         runs["PostGraphile"] = bench.measure(server, postgraphile)
@@ -269,6 +281,7 @@ def parse_args() -> Config:
         quick=args.quick,
         skip_scaling=args.skip_scaling,
         skip_live=args.skip_live,
+        redis_url=os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/13",
     )
 
 
