@@ -25,6 +25,7 @@ from events.broadcast import Broadcaster, SessionsEnded
 from events.fanout import TradeEvent
 from events.feed import LiveFeed
 from observability.metrics import EVENTS_PUBLISHED
+from workers.outage import REDIS_DOWN
 from workers.queue import JobQueue
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 # Trades placed, or outbox messages delivered, per transaction.
 BATCH = 1_000
 MAX_RETRY_DELAY = 5.0
+# Tries of a message that fails for a reason of its own (not an outage) before it is dropped.
+MESSAGE_TRIES = 3
 # How often jobs a queue may have lost are handed to it again (workers/queue.py `recover`).
 RECOVER_SECONDS = 10.0
 
@@ -55,6 +58,7 @@ class Relay:
         self._trades_waiting = self._messages_waiting = True
         self._task: asyncio.Task[None] | None = None
         self._delivering = asyncio.Lock()
+        self._failed: dict[int, int] = {}  # message id: failed tries, outages aside
         jobs.outbox = self
 
     def trades_committed(self) -> None:
@@ -131,16 +135,36 @@ class Relay:
     async def _deliver_messages(self) -> int:
         async with self._sessions.begin() as session:
             messages = await outbox.oldest(session, BATCH)
-            delivered: list[int] = []
+            done: list[int] = []
             for message_id, topic, payload in messages:
                 try:
                     await self._hand_on(topic, payload)
-                except Exception as error:  # Redis down, say: kept, and tried again later
+                except REDIS_DOWN as error:  # kept, in order, and tried again later
                     logger.warning("outbox relay: %s not delivered yet (%r)", topic, error)
                     break
-                delivered.append(message_id)
-            await outbox.remove(session, delivered)
-        return len(delivered) if len(delivered) == len(messages) else 0
+                except Exception as error:
+                    # This message's own fault (a payload its handler refuses): it must not hold
+                    # back the ones behind it, nor be tried for ever.
+                    if not self._gives_up_on(message_id, topic, error):
+                        continue
+                done.append(message_id)
+            await outbox.remove(session, done)
+        return len(done) if len(done) == len(messages) else 0
+
+    def _gives_up_on(self, message_id: int, topic: str, error: Exception) -> bool:
+        tries = self._failed.pop(message_id, 0) + 1
+        if tries < MESSAGE_TRIES:
+            self._failed[message_id] = tries
+            logger.warning("outbox relay: %s message %d failed (%r)", topic, message_id, error)
+            return False
+        logger.error(
+            "outbox relay: %s message %d failed %d times, dropped",
+            topic,
+            message_id,
+            tries,
+            exc_info=error,
+        )
+        return True
 
     async def _hand_on(self, topic: str, payload: dict[str, Any]) -> None:
         if topic == outbox.JOB:
