@@ -26,8 +26,8 @@ class RedisServer:
     """redis-server on 127.0.0.1:`port`, its files and its log (redis.log) in `directory`.
 
     Not persistent (the default), it writes nothing to disk by itself (`--save ''`, no
-    append-only file): a restart starts empty, as the design must tolerate, unless a
-    `stop(save=True)` left a snapshot in `directory` (every later start loads that one again).
+    append-only file): a restart starts empty, as the design must tolerate, unless the last stop
+    was a `stop(save=True)`, whose snapshot the next start loads.
     Persistent, every write is in its append-only file before it is answered, as a production
     Redis would keep it, and a restart (even after `kill`) finds it all.
 
@@ -77,7 +77,9 @@ class RedisServer:
 
     def stop(self, *, save: bool = False) -> None:
         """Shut down as an operator would: SIGTERM (saving nothing but the append-only file), or
-        with `save` a SHUTDOWN SAVE, whose snapshot a restart loads. SIGKILL if it lingers."""
+        with `save` a SHUTDOWN SAVE, whose snapshot a restart loads. SIGKILL if it lingers.
+        Without `save`, a server that is not persistent starts empty again: an earlier
+        snapshot is removed."""
         if not self.running():
             return
         assert self.process is not None
@@ -92,6 +94,8 @@ class RedisServer:
             self.process.kill()
             self.process.wait()
         self.process = None
+        if not save and not self.persistent:
+            (self.directory / "dump.rdb").unlink(missing_ok=True)
 
     def kill(self) -> None:
         """SIGKILL, as a crash ends it: what it held in memory only is gone."""
