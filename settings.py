@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     db_statement_timeout_seconds: float = Field(default=30, gt=0)
     # Query result cache: Redis when REDIS_URL is set, else an in-process LRU. 0 turns it off.
     cache_ttl_seconds: int = Field(default=60, ge=0)
+    # The in-process LRU's bound; with Redis, the bound of the first level in front of it.
     cache_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     # Redis must answer within this, or the cache steps aside and the database answers.
     cache_timeout_ms: int = Field(default=50, gt=0)

@@ -19,7 +19,7 @@ import dataclasses
 import hashlib
 import types
 import typing
-from typing import Any, Generic, TypeVar, get_args, get_origin
+from typing import Any, Generic, TypeVar, cast, get_args, get_origin
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -70,6 +70,11 @@ class Codec(Generic[V]):
             raise Undecodable(
                 f"not a {self.version} value: {first['msg']} at {first['loc']}"
             ) from None
+
+    def handed_out(self, value: V) -> V:
+        """A value kept decoded (QueryCache's first level), as one more caller may use it: a list
+        is copied, so that no caller's change reaches the next; records are frozen."""
+        return cast(V, value.copy()) if isinstance(value, list) else value
 
     def encode_message(self, value: V) -> bytes:
         """The value behind its format version, for payloads that travel without a key."""

@@ -8,6 +8,10 @@ so nothing needs invalidating in Redis, and nothing Redis does (down, hung, rest
 can make a read older than a commit the request could see. Entries no key names any more expire
 with their TTL, or are evicted.
 
+With Redis, a first level in this process sits in front of it, keeping values decoded: keys
+carry the versions, so a value found there is exactly what Redis would have answered, and a hot
+entry costs no Redis round trip and no decoding. Its bound is the in-process cache's.
+
 Any cache failure (Redis down, slow, erroring) is counted and the value comes from the database
 instead; a circuit breaker stops waiting on a Redis that keeps failing. Keys embed the format
 version of their codec (derived from the records' fields, cache/codec.py), so a release never
@@ -19,13 +23,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from cache.backends import Backend
+from cache.backends import ENTRY_OVERHEAD_BYTES, Backend
 from cache.breaker import CircuitBreaker
 from cache.codec import Codec, Undecodable
+from cache.lru import ByteLRU
 from db.data_versions import Versions
 from observability.metrics import CACHE
 
@@ -61,8 +67,14 @@ class Entry(Generic[K]):
 
 
 class QueryCache:
-    def __init__(self, backend: Backend, *, ttl: int, timeout_seconds: float) -> None:
+    def __init__(
+        self, backend: Backend, *, ttl: int, timeout_seconds: float, local_bytes: int = 0
+    ) -> None:
         self.backend = backend
+        # The first level in front of a remote backend: by key, (expiry, decoded value).
+        self.local: ByteLRU[tuple[float, Any]] | None = (
+            ByteLRU(local_bytes) if local_bytes and not backend.in_process else None
+        )
         self.ttl = ttl
         self.stats = CacheStats()
         self.breaker = CircuitBreaker()
@@ -113,35 +125,54 @@ class QueryCache:
             prefix + entry.cache_key + "@" + ".".join(str(versions[tag]) for tag in entry.tags)
             for entry in entries
         ]
-        ok, cached = await self._call(self.backend.get_many(keys))
-        if not ok or cached is None:
-            return await load([entry.key for entry in entries])
         found: dict[K, V | None] = {}
+        remote = list(zip(entries, keys, strict=True))
+        if (local := self.local) is not None:
+            remote = [
+                (entry, key)
+                for entry, key in remote
+                if not _found_in(local, entry, key, found, codec)
+            ]
         missing: list[tuple[Entry[K], str]] = []
-        for entry, key, raw in zip(entries, keys, cached, strict=True):
-            if raw is not None:
-                try:
-                    found[entry.key] = codec.decode(raw)
-                    continue
-                except Undecodable as error:
-                    self._undecodable(codec, key, error)
-            missing.append((entry, key))
-        self.stats.hits += len(found)
+        if remote:
+            ok, cached = await self._call(self.backend.get_many([key for _, key in remote]))
+            if not ok or cached is None:
+                self._count_hits(len(found))
+                found.update(await load([entry.key for entry, _ in remote]))
+                return found
+            for (entry, key), raw in zip(remote, cached, strict=True):
+                if raw is not None:
+                    try:
+                        found[entry.key] = value = codec.decode(raw)
+                        self._keep_here(key, codec.handed_out(value), len(raw))
+                        continue
+                    except Undecodable as error:
+                        self._undecodable(codec, key, error)
+                missing.append((entry, key))
+        self._count_hits(len(found))
         self.stats.misses += len(missing)
-        if found:
-            CACHE_HITS.inc(len(found))
         if missing:
             CACHE_MISSES.inc(len(missing))
             loaded = await load([entry.key for entry, _ in missing])
             found.update(loaded)
-            fresh = {
-                key: codec.encode(value)
-                for entry, key in missing
-                if (value := loaded.get(entry.key)) is not None
-            }
+            fresh: dict[str, bytes] = {}
+            for entry, key in missing:
+                if (value := loaded.get(entry.key)) is not None:
+                    fresh[key] = raw = codec.encode(value)
+                    self._keep_here(key, codec.handed_out(value), len(raw))
             if fresh:
                 await self._call(self.backend.set_many(fresh, self.ttl))
         return found
+
+    def _count_hits(self, hits: int) -> None:
+        self.stats.hits += hits
+        if hits:
+            CACHE_HITS.inc(hits)
+
+    def _keep_here(self, key: str, value: object, size: int) -> None:
+        if self.local is not None:
+            expires = time.monotonic() + self.ttl
+            self.local.put(key, (expires, value), len(key) + size + ENTRY_OVERHEAD_BYTES)
 
     async def close(self) -> None:
         await self.backend.close()
@@ -181,3 +212,21 @@ def _close(operation: Awaitable[object]) -> None:
     close = getattr(operation, "close", None)
     if close is not None:
         close()
+
+
+def _found_in(
+    local: ByteLRU[tuple[float, Any]],
+    entry: Entry[K],
+    key: str,
+    found: dict[K, V | None],
+    codec: Codec[V],
+) -> bool:
+    """Looked up in the first level; True (and the value in `found`) when it holds it."""
+    kept = local.get(key)
+    if kept is None:
+        return False
+    if kept[0] <= time.monotonic():
+        local.pop(key)
+        return False
+    found[entry.key] = codec.handed_out(kept[1])
+    return True

@@ -58,6 +58,7 @@ async def start_services(settings: Settings) -> AsyncIterator[Services]:
         _cache_backend(settings),
         ttl=settings.cache_ttl_seconds,
         timeout_seconds=settings.cache_timeout_ms / 1000,
+        local_bytes=settings.cache_max_bytes,
     )
     broadcaster = _broadcaster(settings)
     live_feed = LiveFeed(sessions, broadcaster.fanout, settings.feed_poll_seconds)

@@ -76,6 +76,8 @@ async def test_an_entry_that_does_not_decode_is_a_miss_then_overwritten(
         [key] = await keys_held(cache.backend, settings.redis_url, prefix)
         old = previous_release(first, user_id) if stale == "previous release" else b"\xff{not"
         await cache.backend.set_many({key: old}, ttl=60)
+        if cache.local is not None:  # found as a process that has not kept the entry finds it
+            cache.local.clear()
 
         before = replace(cache.stats)
         assert await data(api, token, trade_id) == first  # answered from the database
