@@ -1,7 +1,9 @@
 """How each database spells the JSON the compiled path asks it to build, as SQLAlchemy constructs
-compiled per dialect (`@compiles`): PostgreSQL's `json_build_object` and `json_agg`, SQLite's
-`json_object` and `json_group_array`. Values print as the general path's scalars print them
-(schema/scalars.py); this module only builds objects and arrays around them.
+compiled per dialect (`@compiles`): on PostgreSQL, text put together from `to_json` of each value
+(its `json_build_object` and `json_agg` print `{"id" : 1}` and `}, {`: 8% more bytes on a page
+than compact JSON); SQLite's `json_object` and `json_group_array` print compact JSON themselves.
+Values print as the general path's scalars print them (schema/scalars.py); this module only
+builds objects and arrays around them.
 
 Also the one step from a Core statement to the text the driver runs: compiled once per document
 and dialect, then executed with `exec_driver_sql`, which skips SQLAlchemy's per-execution work.
@@ -9,6 +11,7 @@ and dialect, then executed with `exec_driver_sql`, which skips SQLAlchemy's per-
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Dialect, String, UnaryExpression, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import ClauseElement, OrderByList
+from sqlalchemy.sql.elements import BindParameter, ClauseElement, OrderByList
 from sqlalchemy.sql.functions import FunctionElement
 
 # JSON objects nested in one statement, the query's own included. SQLite's parser has a fixed
@@ -46,7 +49,32 @@ class JSONObject(FunctionElement[str]):
 
 @compiles(JSONObject)
 def _json_object(element: JSONObject, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"json_build_object({compiler.process(element.clauses, **kw)})"
+    """'{"key":' || value || ',"next":' || ... || '}': compact, in the pairs' order."""
+    clauses = list(element.clauses)
+    parts = []
+    for i, (key, value) in enumerate(zip(clauses[::2], clauses[1::2], strict=True)):
+        opening = ("{" if i == 0 else ",") + json.dumps(_key(key)) + ":"
+        parts += [_sql_string(opening), _json_text_of(value, compiler, **kw)]
+    return "(" + " || ".join([*parts, "'}'"]) + ")" if parts else "'{}'"
+
+
+def _json_text_of(value: ClauseElement, compiler: SQLCompiler, **kw: Any) -> str:
+    """A value as JSON text: what this module built already is; anything else through to_json."""
+    text = compiler.process(value, **kw)
+    if not isinstance(value, (JSONObject, JSONArray, JSONValue)):
+        text = f"CAST(to_json({text}) AS TEXT)"
+    return f"coalesce({text}, 'null')"
+
+
+def _key(clause: ClauseElement) -> str:
+    """A key JSONObject was given (a literal) as the text it holds."""
+    if not isinstance(clause, BindParameter) or not isinstance(clause.value, str):
+        raise TypeError(f"not a JSON object's key: {clause!r}")
+    return clause.value
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 @compiles(JSONObject, "sqlite")
@@ -71,7 +99,7 @@ class JSONArray(FunctionElement[str]):
 @compiles(JSONArray)
 def _json_array(element: JSONArray, compiler: SQLCompiler, **kw: Any) -> str:
     value, order = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"coalesce(json_agg({value} ORDER BY {order}), '[]'::json)"
+    return f"coalesce('[' || string_agg({value}, ',' ORDER BY {order}) || ']', '[]')"
 
 
 @compiles(JSONArray, "sqlite")
@@ -99,7 +127,7 @@ def _json_value_sqlite(element: JSONValue, compiler: SQLCompiler, **kw: Any) -> 
 
 
 class JSONText(FunctionElement[str]):
-    """A JSON value as text, for the driver: PostgreSQL's json type would be decoded."""
+    """A JSON value as text, for the driver (a json type would be decoded)."""
 
     type = String()
     inherit_cache = True

@@ -312,6 +312,21 @@ async def test_deeper_than_sqlite_parses_answers_the_same(pair: Pair) -> None:
     await compare(pair, query, compiled=pair.database == "postgresql")
 
 
+async def test_compiled_answers_are_compact_json(pair: Pair) -> None:
+    """Byte for byte what a compact encoder writes for the same value: no spaces after `:` or
+    `,` (PostgreSQL's json_build_object and json_agg would add them)."""
+    for query, variables in PLAIN_SHAPES:
+        with answered_by() as paths:
+            response = await pair.compiled.post(
+                "/graphql",
+                json={"query": query, "variables": variables},
+                headers=pair.viewers["admin"],
+            )
+        assert paths == [True], query
+        compact = json.dumps(response.json(), separators=(",", ":"), ensure_ascii=False)
+        assert response.content == compact.encode(), query
+
+
 async def test_contract_queries_answer_the_same(pair: Pair) -> None:
     for query in CONTRACT_QUERIES[:-1]:
         await compare(pair, query, compiled=None)
