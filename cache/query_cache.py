@@ -157,9 +157,9 @@ class QueryCache:
             found.update(loaded)
             fresh: dict[str, bytes] = {}
             for entry, key in missing:
-                if (value := loaded.get(entry.key)) is not None:
-                    fresh[key] = raw = codec.encode(value)
-                    self._keep_here(key, codec.handed_out(value), len(raw))
+                if (result := loaded.get(entry.key)) is not None:
+                    fresh[key] = raw = codec.encode(result)
+                    self._keep_here(key, codec.handed_out(result), len(raw))
             if fresh:
                 await self._call(self.backend.set_many(fresh, self.ttl))
         return found
