@@ -118,6 +118,10 @@ class Bench:
             # Empty, not unset, without Redis: a .env file must not bring Redis in.
             "REDIS_URL": redis_url,
             "CACHE_TTL_SECONDS": str(cache_ttl),
+            # Production logs a JSON line per request: an inherited or .env setting must not
+            # mute the request log or make it cheaper.
+            "LOG_LEVEL": "info",
+            "LOG_FORMAT": "json",
             **{key.upper(): value for key, value in settings.items()},
         }
         python = str(ROOT / ".venv" / "bin" / "python")
@@ -138,6 +142,7 @@ class Bench:
             if response.status_code != 200:
                 raise RuntimeError(f"sign-in failed: {response.status_code} {response.text}")
             yield server, {"authorization": f"Bearer {response.json()['access_token']}"}
+            _require_observed(server, base)
 
     @contextlib.contextmanager
     def postgraphile(self, database: str) -> Iterator[Server]:
@@ -189,6 +194,21 @@ def _graphql_ready(url: str, query: str = "{ __typename }") -> Callable[[httpx.C
         return client.post(url, json={"query": query}).status_code == 200
 
     return ready
+
+
+def _require_observed(server: Server, base: str) -> None:
+    """The project ran as production does, with one log line per request and /metrics counting
+    them: a benchmark with either off would flatter it."""
+    metrics = httpx.get(f"{base}/metrics", timeout=30).text
+    counted = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("trading_api_http_requests_total{") and 'route="/graphql"' in line
+    )
+    logged = server.log.read_text(errors="replace").count("trading_api.requests")
+    print(f"  {server.name}: {counted:,.0f} GraphQL requests in /metrics, {logged:,} logged")
+    if not counted or not logged:
+        raise RuntimeError(f"{server.name} ran without its request log or metrics")
 
 
 def throughput(bench: Bench, results: Results) -> None:

@@ -270,8 +270,8 @@ def report(config: Config, results: Results, started: float) -> str:
         "request is user+system time (/proc) over the run divided by the requests answered, of "
         "the server's processes + of PostgreSQL's (all its processes on this machine)",
         f"- data: `{DATABASE}` (scale 1: 1,000 users, 20,000 trades, 1,000 degrees); project in "
-        "production mode, cold = `CACHE_TTL_SECONDS=0`, warm = 300 with Redis (`REDIS_URL`, the "
-        "production shape) and with the in-process cache",
+        "production mode with its request log and /metrics on, cold = `CACHE_TTL_SECONDS=0`, "
+        "warm = 300 with Redis (`REDIS_URL`, the production shape) and with the in-process cache",
     ]
     if results.throughput:
         parts += [
