@@ -327,7 +327,7 @@ def main() -> None:
     results = Results()
     print(
         f"# make bench: D={config.seconds} s, C={config.connections}, "
-        f"warm-up {config.warmup} s, {config.rounds} rounds, {machine()}"
+        f"warm-up {config.warmup} s, {config.rounds_text}, {machine()}"
     )
 
     step(f"1. anchors ({config.anchors_dir})")

@@ -47,6 +47,10 @@ class Config:
     redis_url: str  # the warm-with-Redis server's; emptied before it starts
 
     @property
+    def rounds_text(self) -> str:
+        return f"{self.rounds} round{'s' if self.rounds != 1 else ''}"
+
+    @property
     def autocannon(self) -> Path:
         return self.anchors_home / "node_modules" / ".bin" / "autocannon"
 
@@ -266,7 +270,7 @@ def report(config: Config, results: Results, started: float) -> str:
         f"- machine: {machine()}; servers, PostgreSQL and load generator share it",
         f"- load: autocannon, C={config.connections} connections, D={config.seconds} s per run "
         f"after {config.warmup} s unmeasured, one server process under load at a time, "
-        f"{config.rounds} rounds of every server; CPU per "
+        f"{config.rounds_text} of every server; CPU per "
         "request is user+system time (/proc) over the run divided by the requests answered, of "
         "the server's processes + of PostgreSQL's (all its processes on this machine)",
         f"- data: `{DATABASE}` (scale 1: 1,000 users, 20,000 trades, 1,000 degrees); project in "
@@ -276,7 +280,7 @@ def report(config: Config, results: Results, started: float) -> str:
     if results.throughput:
         parts += [
             "",
-            f"### Throughput, latency, CPU: {config.rounds} rounds",
+            f"### Throughput, latency, CPU: {config.rounds_text}",
             "",
             "Each round starts every server in turn and loads each workload on it, so noise "
             "that lasts lands on every server. Figures are medians over the rounds (rps with "
