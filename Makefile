@@ -79,7 +79,8 @@ bench-live: install
 
 # Side-by-side HTTP benchmark against PostGraphile and the ceiling, plus statements per request,
 # scaling at 10x data and live fan-out; writes bench/RESULTS.md (needs PostgreSQL, Redis, npm).
-# D (seconds per run) and C (connections) tune the load; ARGS=--quick for a shorter run.
+# D (seconds per run) and C (connections) tune the load; ARGS=--quick for a shorter run,
+# ARGS="--rounds N" for other than three rounds of every server.
 .PHONY: bench
 bench: install
 	$(RUN) python -m bench.compare $(ARGS)

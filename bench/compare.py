@@ -6,16 +6,16 @@ benchmark databases, then measures one server process at a time on this machine:
 1. throughput, latency and server CPU per request for each workload of the anchors'
    queries.json, on the project with its result cache off (cold) and on (warm: with Redis, as
    every multi-process deployment runs, and with the in-process cache), PostGraphile and the
-   ceiling (limit_server.py);
+   ceiling (limit_server.py), over rounds that each start every server in turn;
 2. SQL statements per request of the project, counted in-process;
 3. scaling at 10x data: deep `page` offsets and wider `nested` selections, project vs PostGraphile;
 4. the live fan-out benchmark (bench/live.py);
 
 and writes the tables into bench/RESULTS.md between the `make bench` markers.
 
-    make bench [ARGS="--quick --skip-scaling --skip-live"] [D=5] [C=16]
+    make bench [ARGS="--quick --skip-scaling --skip-live --rounds 2"] [D=5] [C=16]
     python -m bench.compare [--quick] [--skip-scaling] [--skip-live] [--duration D]
-                            [--connections C] [--warmup SECONDS]
+                            [--connections C] [--warmup SECONDS] [--rounds N]
 
 The warm-with-Redis server uses $BENCH_REDIS_URL (default redis://127.0.0.1:6379/13), emptied
 before it starts. Anchors come from $ANCHORS_DIR (default ../shared/anchors beside the repo)
@@ -47,14 +47,19 @@ from redis import Redis
 from bench import dataset
 from bench.load import WORKLOADS, Run, autocannon, load_queries, with_offset, with_users
 from bench.report import (
+    CEILING,
+    COLD,
     DATABASE,
     OFFSETS,
     PG_URL,
+    POSTGRAPHILE,
     RESULTS,
     ROOT,
     SCALED_DATABASE,
     SCALING_MAX_COST,
     USERS,
+    WARM_LOCAL,
+    WARM_REDIS,
     Config,
     Results,
     machine,
@@ -113,6 +118,10 @@ class Bench:
             # Empty, not unset, without Redis: a .env file must not bring Redis in.
             "REDIS_URL": redis_url,
             "CACHE_TTL_SECONDS": str(cache_ttl),
+            # Production logs a JSON line per request: an inherited or .env setting must not
+            # mute the request log or make it cheaper.
+            "LOG_LEVEL": "info",
+            "LOG_FORMAT": "json",
             **{key.upper(): value for key, value in settings.items()},
         }
         python = str(ROOT / ".venv" / "bin" / "python")
@@ -133,6 +142,7 @@ class Bench:
             if response.status_code != 200:
                 raise RuntimeError(f"sign-in failed: {response.status_code} {response.text}")
             yield server, {"authorization": f"Bearer {response.json()['access_token']}"}
+            _require_observed(server, base)
 
     @contextlib.contextmanager
     def postgraphile(self, database: str) -> Iterator[Server]:
@@ -144,7 +154,7 @@ class Bench:
         }
         url = f"http://127.0.0.1:{port}/graphql"
         command = ["bash", str(self.config.anchors_dir / "run_postgraphile.sh")]
-        with running("PostGraphile", command, url, _graphql_ready(url), env, ROOT) as server:
+        with running(POSTGRAPHILE, command, url, _graphql_ready(url), env, ROOT) as server:
             yield server
 
     @contextlib.contextmanager
@@ -157,7 +167,7 @@ class Bench:
         command = [uvicorn, "--app-dir", app_dir, "limit_server:app", "--port", str(port)]
         command += ["--host", "127.0.0.1", "--no-access-log"]
         ready = _graphql_ready(url, self.queries["contract"]["point"])
-        with running("ceiling", command, url, ready, env, ROOT) as server:
+        with running(CEILING, command, url, ready, env, ROOT) as server:
             yield server
 
     def measure(
@@ -186,23 +196,38 @@ def _graphql_ready(url: str, query: str = "{ __typename }") -> Callable[[httpx.C
     return ready
 
 
-def throughput(bench: Bench, results: Results) -> None:
-    contract, postgraphile = bench.queries["contract"], bench.queries["postgraphile"]
-    runs: dict[str, dict[str, Run]] = {}
-    servers = (
-        ("project cold", 0, ""),
-        ("project warm, Redis", 300, bench.config.redis_url),
-        ("project warm, in-process", 300, ""),
+def _require_observed(server: Server, base: str) -> None:
+    """The project ran as production does, with one log line per request and /metrics counting
+    them: a benchmark with either off would flatter it."""
+    metrics = httpx.get(f"{base}/metrics", timeout=30).text
+    counted = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("trading_api_http_requests_total{") and 'route="/graphql"' in line
     )
-    for name, ttl, redis_url in servers:
-        with bench.project(name, DATABASE, ttl, redis_url) as (server, headers):
-            runs[name] = bench.measure(server, contract, headers)
-    with bench.postgraphile(DATABASE) as server:
-        runs["PostGraphile"] = bench.measure(server, postgraphile)
-    with bench.ceiling(DATABASE) as server:
-        runs["ceiling"] = bench.measure(server, contract)
-    for workload in WORKLOADS:
-        results.throughput[workload] = [by_workload[workload] for by_workload in runs.values()]
+    logged = server.log.read_text(errors="replace").count("trading_api.requests")
+    print(f"  {server.name}: {counted:,.0f} GraphQL requests in /metrics, {logged:,} logged")
+    if not counted or not logged:
+        raise RuntimeError(f"{server.name} ran without its request log or metrics")
+
+
+def throughput(bench: Bench, results: Results) -> None:
+    """Rounds that each start every server in turn and load every workload on it: noise that
+    lasts a while (another process, the CPU's clock speed) lands on all servers, not on one."""
+    contract, postgraphile = bench.queries["contract"], bench.queries["postgraphile"]
+    projects = ((COLD, 0, ""), (WARM_REDIS, 300, bench.config.redis_url), (WARM_LOCAL, 300, ""))
+    for number in range(1, bench.config.rounds + 1):
+        print(f"  round {number} of {bench.config.rounds}", flush=True)
+        runs: list[dict[str, Run]] = []  # one per server: workload -> run
+        for name, ttl, redis_url in projects:
+            with bench.project(name, DATABASE, ttl, redis_url) as (server, headers):
+                runs.append(bench.measure(server, contract, headers))
+        with bench.postgraphile(DATABASE) as server:
+            runs.append(bench.measure(server, postgraphile))
+        with bench.ceiling(DATABASE) as server:
+            runs.append(bench.measure(server, contract))
+        for workload in WORKLOADS:
+            results.throughput.setdefault(workload, []).append([run[workload] for run in runs])
 
 
 def scaling(bench: Bench, results: Results) -> None:
@@ -219,7 +244,7 @@ def scaling(bench: Bench, results: Results) -> None:
             with_users(contract["nested"], users),
             with_users(postgraphile["nested"], users),
         )
-    with bench.project("project cold", SCALED_DATABASE, 0, graphql_max_cost=SCALING_MAX_COST) as (
+    with bench.project(COLD, SCALED_DATABASE, 0, graphql_max_cost=SCALING_MAX_COST) as (
         server,
         headers,
     ):
@@ -268,6 +293,9 @@ def parse_args() -> Config:
     parser.add_argument(
         "--warmup", type=int, default=1, help="unmeasured seconds of load before each run"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="throughput rounds, every server in each (3)"
+    )
     args = parser.parse_args()
     seconds = args.duration or int(os.environ.get("D") or (2 if args.quick else 5))
     default_anchors = ROOT.parent / "shared" / "anchors"
@@ -278,6 +306,7 @@ def parse_args() -> Config:
         seconds=max(seconds, 1),
         connections=args.connections or int(os.environ.get("C") or 16),
         warmup=max(args.warmup, 0),
+        rounds=max(args.rounds, 1),
         quick=args.quick,
         skip_scaling=args.skip_scaling,
         skip_live=args.skip_live,
@@ -298,7 +327,7 @@ def main() -> None:
     results = Results()
     print(
         f"# make bench: D={config.seconds} s, C={config.connections}, "
-        f"warm-up {config.warmup} s, {machine()}"
+        f"warm-up {config.warmup} s, {config.rounds_text}, {machine()}"
     )
 
     step(f"1. anchors ({config.anchors_dir})")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import platform
 import re
+import statistics
 import subprocess
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +28,9 @@ USERS = (10, 50, 100)
 # `nested` over 100 users prices above the default budget of 10,000; the scaling runs measure
 # throughput, not the limit, so that server gets a budget that lets every variant through.
 SCALING_MAX_COST = "1000000"
+# The servers of the throughput table, in the order each round starts them.
+COLD, WARM_REDIS, WARM_LOCAL = "project cold", "project warm, Redis", "project warm, in-process"
+POSTGRAPHILE, CEILING = "PostGraphile", "ceiling"
 
 
 @dataclass
@@ -35,10 +40,15 @@ class Config:
     seconds: int
     connections: int
     warmup: int
+    rounds: int  # of the throughput table: each starts every server in turn
     quick: bool
     skip_scaling: bool
     skip_live: bool
     redis_url: str  # the warm-with-Redis server's; emptied before it starts
+
+    @property
+    def rounds_text(self) -> str:
+        return f"{self.rounds} round{'s' if self.rounds != 1 else ''}"
 
     @property
     def autocannon(self) -> Path:
@@ -47,7 +57,8 @@ class Config:
 
 @dataclass
 class Results:
-    throughput: dict[str, list[Run]] = field(default_factory=dict)  # workload -> runs
+    # workload -> rounds -> that round's runs, one per server
+    throughput: dict[str, list[list[Run]]] = field(default_factory=dict)
     statements: dict[str, dict[str, float]] = field(default_factory=dict)  # cold/warm -> ...
     scaling: list[tuple[str, str, Run, Run]] = field(default_factory=list)
     live: list[str] = field(default_factory=list)
@@ -70,39 +81,115 @@ def total_cpu(run: Run) -> float:
     return run.cpu_us_per_request + run.db_cpu_us_per_request
 
 
-def throughput_tables(results: Results) -> str:
-    sections = []
-    for workload, runs in results.throughput.items():
-        pg = next(r for r in runs if r.server == "PostGraphile")
-        ceiling = next(r for r in runs if r.server == "ceiling")
-        rows = [
+@dataclass(frozen=True)
+class Spread:
+    """A figure over rounds: its median, lowest and highest."""
+
+    median: float
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, values: Iterable[float]) -> Spread:
+        ordered = sorted(values)
+        return cls(statistics.median(ordered), ordered[0], ordered[-1])
+
+    def text(self, digits: int = 1, unit: str = "") -> str:
+        median = f"{self.median:,.{digits}f}{unit}"
+        if self.low == self.high:
+            return median
+        return f"{median} ({self.low:,.{digits}f}-{self.high:,.{digits}f}{unit})"
+
+
+def by_server(rounds: list[list[Run]]) -> dict[str, list[Run]]:
+    """Each server's runs, one per round, in the order the rounds started the servers."""
+    runs: dict[str, list[Run]] = {}
+    for round_runs in rounds:
+        for run in round_runs:
+            runs.setdefault(run.server, []).append(run)
+    return runs
+
+
+def per_round(
+    rounds: list[list[Run]], server: str, anchor: str, figure: Callable[[Run], float]
+) -> Spread | None:
+    """`figure` of `server` ÷ that of `anchor` within each round (noise that hits one round hits
+    both alike), over the rounds; None when the anchor's figure is 0 in every round."""
+    runs = by_server(rounds)
+    ratios = [
+        figure(ours) / figure(theirs)
+        for ours, theirs in zip(runs[server], runs[anchor], strict=True)
+        if figure(theirs)
+    ]
+    return Spread.of(ratios) if ratios else None
+
+
+def ratio_text(spread: Spread | None, ranged: bool = True) -> str:
+    if spread is None:
+        return "-"
+    return spread.text(2, "x") if ranged else f"{spread.median:.2f}x"
+
+
+def median(runs: list[Run], figure: Callable[[Run], float]) -> float:
+    return statistics.median(figure(run) for run in runs)
+
+
+def throughput_rows(rounds: list[list[Run]]) -> list[list[str]]:
+    """One row per server: rps with its spread over rounds, the other figures' medians, and
+    ratios taken within each round."""
+    rows = []
+    for server, runs in by_server(rounds).items():
+        rows.append(
             [
-                run.server,
-                f"{run.rps:,.1f}",
-                f"{run.p50:.0f}",
-                f"{run.p99:.0f}",
-                cpu(run),
-                ratio(run.rps, pg.rps),
-                ratio(run.rps, ceiling.rps),
-                ratio(total_cpu(run), total_cpu(pg)),
-                f"{run.bytes_per_request:,.0f}",
-                f"{run.non2xx}/{run.errors}",
+                server,
+                Spread.of(run.rps for run in runs).text(),
+                f"{median(runs, lambda run: run.p50):.0f}",
+                f"{median(runs, lambda run: run.p99):.0f}",
+                f"{median(runs, lambda run: run.cpu_us_per_request):,.0f} + "
+                f"{median(runs, lambda run: run.db_cpu_us_per_request):,.0f}",
+                ratio_text(per_round(rounds, server, POSTGRAPHILE, lambda run: run.rps)),
+                ratio_text(per_round(rounds, server, CEILING, lambda run: run.rps)),
+                ratio_text(per_round(rounds, server, POSTGRAPHILE, total_cpu), ranged=False),
+                f"{median(runs, lambda run: run.bytes_per_request):,.0f}",
+                f"{sum(run.non2xx for run in runs)}/{sum(run.errors for run in runs)}",
             ]
-            for run in runs
-        ]
-        header = [
-            "server",
-            "rps",
-            "p50 ms",
-            "p99 ms",
-            "CPU µs/req: server + PostgreSQL",
-            "rps ÷ PostGraphile",
-            "rps ÷ ceiling",
-            "total CPU ÷ PostGraphile",
-            "bytes/req",
-            "non2xx/errors",
-        ]
-        sections.append(f"**{workload}**\n\n{table(header, rows)}")
+        )
+    return rows
+
+
+def warm_against_cold(rounds: list[list[Run]]) -> str:
+    """The goal's "warm never slower than cold": each warm server's rps ÷ cold's, per round."""
+    servers = by_server(rounds)
+    parts = []
+    for warm in (WARM_REDIS, WARM_LOCAL):
+        if warm in servers and COLD in servers:
+            spread = per_round(rounds, warm, COLD, lambda run: run.rps)
+            slower = spread is not None and spread.median < 1
+            parts.append(
+                f"{warm} {ratio_text(spread)}" + (" **slower than cold**" if slower else "")
+            )
+    return f"rps ÷ {COLD}, per round: " + "; ".join(parts) if parts else ""
+
+
+def throughput_tables(results: Results) -> str:
+    header = [
+        "server",
+        "rps: median (min-max)",
+        "p50 ms",
+        "p99 ms",
+        "CPU µs/req: server + PostgreSQL",
+        "rps ÷ PostGraphile, per round",
+        "rps ÷ ceiling, per round",
+        "total CPU ÷ PostGraphile",
+        "bytes/req",
+        "non2xx/errors",
+    ]
+    sections = []
+    for workload, rounds in results.throughput.items():
+        section = f"**{workload}**\n\n{table(header, throughput_rows(rounds))}"
+        if line := warm_against_cold(rounds):
+            section += f"\n\n{line}"
+        sections.append(section)
     return "\n\n".join(sections)
 
 
@@ -182,15 +269,26 @@ def report(config: Config, results: Results, started: float) -> str:
         f"- commit: {commit()}",
         f"- machine: {machine()}; servers, PostgreSQL and load generator share it",
         f"- load: autocannon, C={config.connections} connections, D={config.seconds} s per run "
-        f"after {config.warmup} s unmeasured, one server process under load at a time; CPU per "
+        f"after {config.warmup} s unmeasured, one server process under load at a time, "
+        f"{config.rounds_text} of every server; CPU per "
         "request is user+system time (/proc) over the run divided by the requests answered, of "
         "the server's processes + of PostgreSQL's (all its processes on this machine)",
         f"- data: `{DATABASE}` (scale 1: 1,000 users, 20,000 trades, 1,000 degrees); project in "
-        "production mode, cold = `CACHE_TTL_SECONDS=0`, warm = 300 with Redis (`REDIS_URL`, the "
-        "production shape) and with the in-process cache",
+        "production mode with its request log and /metrics on, cold = `CACHE_TTL_SECONDS=0`, "
+        "warm = 300 with Redis (`REDIS_URL`, the production shape) and with the in-process cache",
     ]
     if results.throughput:
-        parts += ["", "### Throughput, latency, CPU", "", throughput_tables(results)]
+        parts += [
+            "",
+            f"### Throughput, latency, CPU: {config.rounds_text}",
+            "",
+            "Each round starts every server in turn and loads each workload on it, so noise "
+            "that lasts lands on every server. Figures are medians over the rounds (rps with "
+            "its lowest-highest); a ratio is taken within each round, then its median (and "
+            "range) over the rounds.",
+            "",
+            throughput_tables(results),
+        ]
     if results.statements:
         parts += [
             "",
