@@ -46,7 +46,10 @@ import tempfile
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -215,6 +218,14 @@ async def write_open_loop(
     return writes
 
 
+async def from_crowd(process: BaseProcess, pipe: Connection) -> Any:
+    """The next message of a subscriber process; an error if it exits without one."""
+    while not await asyncio.to_thread(pipe.poll, 0.5):
+        if not process.is_alive():
+            raise RuntimeError(f"a subscriber process exited with {process.exitcode}")
+    return pipe.recv()
+
+
 async def run(
     servers: list[Server],
     subscribers: int,
@@ -233,15 +244,16 @@ async def run(
     ]
     context = multiprocessing.get_context("spawn")
     counts = context.Array("q", processes, lock=False)
-    crowds = []
+    crowds: list[tuple[BaseProcess, Connection]] = []
+    received: list[Received] = []
     for slot in range(processes):
         ours, theirs = context.Pipe()
         crowd = Crowd(urls[slot::processes], token, COMPRESSIONS[compression])
-        process = context.Process(target=run_crowd, args=(crowd, slot, counts, theirs))
-        process.start()
-        crowds.append((process, ours))
+        child = context.Process(target=run_crowd, args=(crowd, slot, counts, theirs))
+        child.start()
+        crowds.append((child, ours))
     try:
-        failures = [f for _, pipe in crowds for f in await asyncio.to_thread(pipe.recv)]
+        failures = [f for process, pipe in crowds for f in await from_crowd(process, pipe)]
         if failures:
             raise RuntimeError(f"{len(failures)} sockets failed to subscribe: {failures[:3]}")
         await asyncio.sleep(1)  # let the last subscriptions register
@@ -267,15 +279,15 @@ async def run(
         await asyncio.sleep(SETTLE)
         for client in clients:
             await client.aclose()
-        received: list[Received] = []
-        for _, pipe in crowds:
+        for process, pipe in crowds:
             pipe.send("stop")
-            received.append(await asyncio.to_thread(pipe.recv))
+            received.append(await from_crowd(process, pipe))
     finally:
         for process, _ in crowds:
-            process.join(timeout=30)
+            process.join(timeout=30 if len(received) == len(crowds) else 0)
             if process.is_alive():
                 process.kill()
+                process.join()
     return Result(
         processes=len(servers),
         subscribers=subscribers,
