@@ -73,9 +73,11 @@ WORKERS ?= 2
 run-prod: install
 	@$(RUN) python -m deploy.run_prod --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-# Live-trade fan-out: 100 and 1,000 subscribers on one and two processes (needs PostgreSQL, Redis).
+# Live-trade fan-out: 100 and 1,000 subscribers on one and two processes (needs PostgreSQL, Redis),
+# latency from the write's answer; ARGS="--compression deflate none" runs with and without
+# permessage-deflate, ARGS="--subscribers 50 --seconds 3" is a short run.
 bench-live: install
-	$(RUN) python -m bench.live
+	$(RUN) python -m bench.live $(ARGS)
 
 # Side-by-side HTTP benchmark against PostGraphile and the ceiling, plus statements per request,
 # scaling at 10x data and live fan-out; writes bench/RESULTS.md (needs PostgreSQL, Redis, npm).
