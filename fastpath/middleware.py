@@ -36,6 +36,7 @@ from compat.strawberry import graphql_core_schema
 from db import data_versions
 from db.engine import is_lost_connection
 from fastpath.compiler import NotCompilable, QueryCompiler, Statement
+from fastpath.driver import LostConnection, fetch_row, fetch_value
 from fastpath.plan import SESSION_ID, TOKEN_VERSION, VIEWER_ID
 from observability import record
 from schema.cost import operation_cost
@@ -124,7 +125,7 @@ class CompiledQueries:
             else:
                 data = await self._cached(services, compiler, statement, viewer)
         except Exception as error:
-            if is_lost_connection(error):
+            if isinstance(error, LostConnection) or is_lost_connection(error):
                 # The reader keeps idle connections unchecked (see create_reader): one that
                 # died with a database restart costs this request one retry, on the general
                 # path's engine, which checks its connections.
@@ -159,17 +160,14 @@ class CompiledQueries:
         checked in the database on every request (a logged-out token must not read cached
         results), and the versions come with that check: no extra round trip."""
         record.count_statement()  # the reader engine leaves counting to its callers
-        async with services.reader.connect() as connection:
-            check = compiler.viewer_check
-            viewer: Any = (
-                await connection.exec_driver_sql(check.sql, check.parameters(viewer_values))
-            ).first()
+        check = compiler.viewer_check
+        viewer = await fetch_row(services.reader, check.sql, check.parameters(viewer_values))
         if viewer is None:
             return None
-        scope = f":{viewer[0]}:{bool(viewer[1])}" if statement.per_viewer else ""
+        scope = f":{viewer['id']}:{bool(viewer['admin'])}" if statement.per_viewer else ""
         key = f"compiled:{statement.digest}{scope}"
         tags = sorted(statement.tables)
-        versions = data_versions.from_mapping(viewer._mapping)
+        versions = data_versions.from_mapping(viewer)
 
         async def load() -> bytes | None:
             return await self._fetch(services, statement, viewer_values)
@@ -181,9 +179,8 @@ class CompiledQueries:
         services: Services, statement: Statement, viewer: Mapping[str, object]
     ) -> bytes | None:
         record.count_statement()  # the reader engine leaves counting to its callers
-        async with services.reader.connect() as connection:
-            sql, parameters = statement.query.sql, statement.parameters(viewer)
-            data = (await connection.exec_driver_sql(sql, parameters)).scalar()
+        sql, parameters = statement.query.sql, statement.parameters(viewer)
+        data = await fetch_value(services.reader, sql, parameters)
         return data.encode() if data is not None else None
 
     def _claims(self, token: str | None) -> Claims | None:

@@ -10,9 +10,7 @@ or the comparison would prove nothing.
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -28,7 +26,7 @@ from db.models import Degree, Trade, User
 from services import Services
 from tests.utils.app import serve
 from tests.utils.settings import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings
-from tests.utils.statements import recorded_statements
+from tests.utils.statements import answered_by, recorded_statements
 
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
 
@@ -142,27 +140,6 @@ async def pair(database_url: str, request: pytest.FixtureRequest) -> AsyncIterat
 async def _post(client: httpx.AsyncClient, body: dict[str, Any], headers: dict[str, str]) -> Any:
     response = await client.post("/graphql", json=body, headers=headers)
     return response.status_code, response.json()
-
-
-@contextmanager
-def answered_by() -> Iterator[list[bool]]:
-    """Whether each request inside the block was answered by the compiled path, as its log line
-    says (a compiled statement that failed is answered by the general path, after it)."""
-    paths: list[bool] = []
-
-    class Paths(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            paths.append(record.__dict__["compiled"])
-
-    logger = logging.getLogger("trading_api.requests")
-    handler, level = Paths(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        yield paths
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
 async def compare(

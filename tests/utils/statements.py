@@ -1,7 +1,9 @@
-"""Counting what the app sends to the database (SQLite PRAGMAs left out)."""
+"""Counting what the app sends to the database (SQLite PRAGMAs left out), and which path
+answered each request."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -34,3 +36,24 @@ def recorded_statements(*engines: AsyncEngine) -> Iterator[list[str]]:
         _recording.reset(token)
         for engine in engines:
             event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+@contextmanager
+def answered_by() -> Iterator[list[bool]]:
+    """Whether each request inside the block was answered by the compiled path, as its log line
+    says (a compiled statement that failed is answered by the general path, after it)."""
+    paths: list[bool] = []
+
+    class Paths(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            paths.append(record.__dict__["compiled"])
+
+    logger = logging.getLogger("trading_api.requests")
+    handler, level = Paths(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield paths
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
