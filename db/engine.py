@@ -163,13 +163,22 @@ def create_reader(settings: Settings) -> AsyncEngine:
     (no BEGIN, no ROLLBACK), and no ping before each checkout (three round trips with asyncpg
     outside autocommit). Its callers retry on `engine` when it fails, so a connection that died
     with the server costs one fallback, and SQLAlchemy then replaces the whole pool. Its one
-    caller (fastpath/) counts the statements it sends into the request's log line itself."""
+    caller (fastpath/) counts the statements it sends into the request's log line itself; its
+    statements run with generic plans (below)."""
     options = engine_options(settings)
     if "pool_size" in options:
         # Cheap idle connections, dear new ones: keep every connection it may open.
         options |= {
             "pool_size": settings.db_pool_size + settings.db_max_overflow,
             "max_overflow": 0,
+        }
+        # Its statements are prepared once per connection and run with new values each time.
+        # PostgreSQL would plan each run again for its values (a custom plan) whenever the
+        # generic plan's estimate looks worse, as LIMIT $1 OFFSET $2 always does: planning was
+        # ~40% of a page statement's time and ~20% of a nested one's, for the same plan.
+        options["connect_args"] = {
+            **options["connect_args"],
+            "server_settings": {"plan_cache_mode": "force_generic_plan"},
         }
     return create_engine(
         settings.database_url,

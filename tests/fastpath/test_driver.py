@@ -45,3 +45,10 @@ async def test_a_dropped_connection_is_replaced_and_the_compiled_path_answers_ag
             for _ in range(3):
                 assert await api.gql(QUERY, token=token) == expected
         assert paths[1:] == [True, True], paths
+
+
+async def test_the_compiled_statements_run_with_generic_plans(settings: Settings) -> None:
+    """Planned once per connection, not again for each request's values (db/engine.py)."""
+    async with serve(settings) as (_, app), app.state.services.reader.connect() as connection:
+        mode = await connection.scalar(text("SHOW plan_cache_mode"))
+    assert mode == "force_generic_plan"
