@@ -259,6 +259,7 @@ def scaling(bench: Bench, results: Results) -> None:
 def live(config: Config, results: Results) -> None:
     """bench/live.py as its own process (it runs its own servers), its output kept."""
     args = ["--subscribers", "100", "--seconds", "5"] if config.quick else []
+    args += ["--compression", "deflate", "none"]  # both, to choose per deployment
     command = [sys.executable, "-m", "bench.live", *args]
     print(f"  python -m bench.live {' '.join(args)}", flush=True)
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)  # noqa: S603

@@ -41,6 +41,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -64,8 +65,11 @@ ADD_TRADE = (
 )
 PASSWORD = "bench-password-1"  # noqa: S105 - a throwaway account
 COMPRESSIONS = {"deflate": "deflate", "none": None}  # --compression: websockets' setting
-# Per-user limits, raised for the one account that stands for every subscriber.
+# Production settings (request logs and metrics on, as always), with the per-user limits raised
+# for the one account that stands for every subscriber.
 LIMITS = {
+    "environment": "production",
+    "jwt_secret": secrets.token_urlsafe(32),  # production refuses the tests' weak one
     "ws_max_sockets_per_user": "100000",
     "ws_max_new_sockets_per_minute": "100000",
     "graphql_max_live_cost": "10000000",
