@@ -11,11 +11,12 @@ Nothing comparable exists in Strawberry or graphql-core, hence this class.
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable
+from collections.abc import Awaitable, Hashable
 from typing import Any, Self
 
 from graphql import (
     DocumentNode,
+    ExecutionResult,
     FieldNode,
     GraphQLSchema,
     OperationType,
@@ -28,6 +29,7 @@ from graphql import (
 from graphql.language import Visitor
 
 from compat.strawberry import StrawberryGraphQLCoreExecutionContext
+from events.shared_results import SharedData
 from rules.emails import VIEWER_DEPENDENT_FIELDS, sees_every_email
 from schema.types import Trade
 
@@ -75,7 +77,10 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
     def _execute_event(self, serially: bool | None) -> Any:
         # A socket lives long: nested fields of an event must not read what it loaded before.
         self.context_value.refresh_loaders()
-        return super().execute_operation(serially)
+        result = super().execute_operation(serially)
+        if self.is_awaitable(result):
+            return _sharing_data(result)
+        return _share_data(result)
 
     def _key_of_selection(self) -> Hashable | None:
         if self.operation.operation is not OperationType.SUBSCRIPTION:
@@ -89,6 +94,17 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
             sees_every_email(viewer),
             viewer.id if per_viewer else None,
         )
+
+
+def _share_data(result: Any) -> Any:
+    """The result, its data a SharedData: what its subscribers are sent is encoded once."""
+    if isinstance(result, ExecutionResult) and result.data is not None:
+        result.data = SharedData(result.data)
+    return result
+
+
+async def _sharing_data(result: Awaitable[Any]) -> Any:
+    return _share_data(await result)
 
 
 def _event_id(root: Any) -> int | None:
