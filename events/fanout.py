@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from db.models import TradeRecord, UserRecord
 from events.shared_results import SharedResults
 from observability.metrics import EVENTS_DELIVERED, SUBSCRIPTIONS
+
+V = TypeVar("V")
+# Events whose view (Fanout.shared_view) is kept: subscribers move through events nearly in step,
+# and one that falls further behind builds its own.
+MAX_VIEWS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +95,7 @@ class Fanout:
         self._by_currency: defaultdict[str, set[Subscriber]] = defaultdict(set)
         # Subscribers each event is queued for and not yet done with, by trade id.
         self._pending: Counter[int] = Counter()
+        self._views: OrderedDict[int, Any] = OrderedDict()  # by trade id
 
     @property
     def subscriber_count(self) -> int:
@@ -106,6 +112,17 @@ class Fanout:
         else:
             self.counters.executions += 1
         return result
+
+    def shared_view(self, event: TradeEvent, build: Callable[[TradeEvent], V]) -> V:
+        """`build(event)`, built once for all the event's subscribers: what they are given of it
+        (resolvers/subscription.py), which none of them may change."""
+        trade_id = event.trade.id
+        view = self._views.get(trade_id)
+        if view is None:
+            view = self._views[trade_id] = build(event)
+            if len(self._views) > MAX_VIEWS:
+                self._views.popitem(last=False)
+        return view
 
     def deliver(self, events: Sequence[TradeEvent]) -> None:
         by_currency: defaultdict[str, list[TradeEvent]] = defaultdict(list)
