@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Hashable
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from graphql import (
     DocumentNode,
@@ -56,7 +56,7 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def __copy__(self) -> Self:
         # What copy.copy does for a plain object, in half its time: graphql-core copies the
-        # executor for every event of every subscriber.
+        # executor for each event it executes.
         executor = object.__new__(type(self))
         executor.__dict__.update(self.__dict__)
         return executor
@@ -64,15 +64,11 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
     def build_per_event_executor(self, payload: Any) -> Any:
         if self._selection_key is None:
             self._selection_key = self._key_of_selection()
-        return super().build_per_event_executor(payload)  # a copy: it keeps the key
-
-    def execute_operation(self, serially: bool | None = None) -> Any:
-        event_id = _event_id(self.root_value)
+        event_id = _event_id(payload)
         if self._selection_key is None or event_id is None:
-            return super().execute_operation(serially)
-        return self.context_value.services.broadcaster.shared_result(
-            event_id, self._selection_key, lambda: self._execute_event(serially)
-        )
+            return super().build_per_event_executor(payload)
+        # Most subscribers take the result another one executed: no copy of the executor for them.
+        return SharedEvent(self, payload, event_id, self._selection_key)
 
     def _execute_event(self, serially: bool | None) -> Any:
         # A socket lives long: nested fields of an event must not read what it loaded before.
@@ -94,6 +90,31 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
             sees_every_email(viewer),
             viewer.id if per_viewer else None,
         )
+
+
+class SharedEvent:
+    """A live event as graphql-core executes it for one subscriber (its per-event executor, of
+    which it calls `execute_operation` only): the shared result of the subscriber's selection,
+    executed by a copy of the subscription's executor for the first subscriber who asks."""
+
+    __slots__ = ("event_id", "executor", "payload", "selection")
+
+    def __init__(
+        self, executor: SharedEventExecutor, payload: Trade, event_id: int, selection: Hashable
+    ) -> None:
+        self.executor = executor
+        self.payload = payload
+        self.event_id = event_id
+        self.selection = selection
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        return self.executor.context_value.services.broadcaster.shared_result(
+            self.event_id, self.selection, lambda: self._execute(serially)
+        )
+
+    def _execute(self, serially: bool | None) -> Any:
+        executor = super(SharedEventExecutor, self.executor).build_per_event_executor(self.payload)
+        return cast("SharedEventExecutor", executor)._execute_event(serially)
 
 
 def _share_data(result: Any) -> Any:

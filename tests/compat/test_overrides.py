@@ -48,6 +48,6 @@ def test_the_hooks_are_found() -> None:
         "parse_json",
         "on_ws_connect",
         "iter_json",
-        "execute_operation",
+        "build_per_event_executor",
         "send_message",
     } <= {name for _, name in OVERRIDES}

@@ -127,6 +127,35 @@ async def test_the_executor_runs_queries_and_each_event(schema: strawberry.Schem
     assert RecordingExecutor.calls == [("event", core), ("operation", core)] * 3
 
 
+class OnlyExecuteOperation:
+    """All a per-event executor needs to be, as schema/execution.py's SharedEvent is."""
+
+    __slots__ = ("executor",)
+
+    def __init__(self, executor: Any) -> None:
+        self.executor = executor
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        return self.executor.execute_operation(serially)
+
+
+class MinimalEventExecutor(StrawberryGraphQLCoreExecutionContext):
+    def build_per_event_executor(self, payload: Any) -> Any:
+        return OnlyExecuteOperation(super().build_per_event_executor(payload))
+
+
+async def test_an_event_is_executed_through_execute_operation_alone() -> None:
+    schema = strawberry.Schema(
+        query=Query, subscription=Subscription, execution_context_class=MinimalEventExecutor
+    )
+    events = await schema.subscribe("subscription { ticks }")
+    assert isinstance(events, AsyncGenerator)
+    results = [event async for event in events if isinstance(event, ExecutionResult)]
+    assert [(result.data, result.errors) for result in results] == [
+        ({"ticks": tick}, None) for tick in (1, 2, 3)
+    ]
+
+
 @pytest.mark.parametrize(
     "document",
     [
