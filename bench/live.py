@@ -15,6 +15,8 @@ PostgreSQL and Redis pub/sub (a throwaway database), with subscribers and trades
 them. The load generator shares the machine's cores with the servers. One account stands for
 every subscriber, so the per-user limits on sockets and live cost are raised to fit them all
 (LIMITS): signing up a thousand accounts would measure argon2, not the fan-out.
+Every client offers permessage-deflate, as browsers do (BENCH_COMPRESSION= offers none); the
+servers take it only with WS_PER_MESSAGE_DEFLATE=true in the environment.
 
     python -m bench.live [--subscribers 100 1000] [--rate 10] [--seconds 10]
 """
