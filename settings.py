@@ -107,6 +107,11 @@ class Settings(BaseSettings):
     # Trades a subscriber may fall behind before its socket is closed with 1013 (try again
     # later); keep it above the largest batch (1,000 trades) a subscriber should absorb.
     ws_subscriber_queue: int = Field(default=5_000, gt=0)
+    # permessage-deflate, which browsers offer on every socket: a trade's `next` is a few hundred
+    # bytes, and compressing it costs each socket tens of kB for its compressor and each delivery
+    # a large share of its CPU (bench/RESULTS.md). On for clients on thin links that select
+    # large payloads.
+    ws_per_message_deflate: bool = False
     # The live feed (events/feed.py, events/relay.py): how often each process looks in the
     # database for trades it did not hear of through Redis and for undelivered outbox messages,
     # and how many trades `tradeAdded(after:)` may replay before the client is told to refetch.

@@ -25,9 +25,10 @@ PostgreSQL and Redis pub/sub (a throwaway database), with subscribers and trades
 them. The writer and the subscriber processes share the machine's cores with the servers. One
 account stands for every subscriber, so the per-user limits on sockets and live cost are raised
 to fit them all (LIMITS): signing up a thousand accounts would measure argon2, not the fan-out.
-`--compression deflate none` runs each configuration with and without permessage-deflate
-(offered by the subscribers; the servers accept it by default); BENCH_COMPRESSION sets the
-default ("deflate", or "none").
+`--compression deflate none` runs each configuration with and without permessage-deflate: the
+subscribers offer it, as browsers do, and the servers take it with WS_PER_MESSAGE_DEFLATE=true
+(off by default), which "deflate" runs set; BENCH_COMPRESSION sets the default ("deflate", or
+"none").
 
     python -m bench.live [--subscribers 100 1000] [--rate 10] [--seconds 10]
         [--compression deflate none] [--subscriber-processes 1] [--grace 10]
@@ -65,6 +66,13 @@ ADD_TRADE = (
 )
 PASSWORD = "bench-password-1"  # noqa: S105 - a throwaway account
 COMPRESSIONS = {"deflate": "deflate", "none": None}  # --compression: websockets' setting
+
+
+def accepts(compression: str) -> dict[str, str]:
+    """The servers' setting for a run: they take permessage-deflate only when it is measured."""
+    return {"ws_per_message_deflate": "true" if COMPRESSIONS[compression] else "false"}
+
+
 # Production settings (request logs and metrics on, as always), with the per-user limits raised
 # for the one account that stands for every subscriber.
 LIMITS = {
@@ -366,7 +374,7 @@ def main() -> None:
             for compression in args.compression:
                 database = copy_sqlite(template, directory / f"one-{n}-{compression}.db")
                 log = directory / f"one-{n}-{compression}.log"
-                with uvicorn_servers(database, log, **LIMITS) as servers:
+                with uvicorn_servers(database, log, **LIMITS, **accepts(compression)) as servers:
                     measure(servers, n, compression)
         postgres = PostgresTemplate()
         postgres.create()
@@ -378,7 +386,11 @@ def main() -> None:
                         logs = [directory / f"two-{n}-{compression}-{i}.log" for i in (1, 2)]
                         servers = stack.enter_context(
                             uvicorn_servers(
-                                postgres_url(name), *logs, redis_url=args.redis_url, **LIMITS
+                                postgres_url(name),
+                                *logs,
+                                redis_url=args.redis_url,
+                                **LIMITS,
+                                **accepts(compression),
                             )
                         )
                         measure(servers, n, compression)

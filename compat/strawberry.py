@@ -21,7 +21,11 @@ from graphql import GraphQLField, GraphQLSchema
 from strawberry import Schema
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.async_base_view import AsyncBaseHTTPView
-from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
+from strawberry.http.exceptions import (
+    NonJsonMessageReceived,
+    NonTextMessageReceived,
+    WebSocketDisconnected,
+)
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -30,6 +34,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
+    Message,
     SubscribeMessage,
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
@@ -49,6 +54,7 @@ __all__ = [
     "BaseGraphQLWSHandler",  # the legacy graphql-ws protocol (graphql_ws_handler_class)
     "ConnectionInitMessage",
     "LegacyConnectionInitMessage",  # graphql-ws's; StartMessage too
+    "Message",  # any graphql-transport-ws message, as its handler's send_message is given it
     "NonJsonMessageReceived",  # what an adapter raises for Strawberry to close with 4400
     "NonTextMessageReceived",
     "StartMessage",
@@ -56,6 +62,7 @@ __all__ = [
     "StrawberryHTTPException",  # a refusal: a status and a plain-text reason
     "SubscribeMessage",
     "UnsetType",  # the type of strawberry.UNSET, for annotations
+    "WebSocketDisconnected",  # what a handler's send raises once the client has gone
     "graphql_core_schema",
     "refuses_mutation",
     "strawberry_field",

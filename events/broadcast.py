@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterator, 
 from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,7 @@ from db import outbox
 from events.fanout import Fanout, LiveCounters, Subscriber, TradeEvent
 
 SESSION_ENDED_CLOSE_CODE = 4403
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,9 @@ class Broadcaster:
         self, event: int, selection: Hashable, run: Callable[[], Any]
     ) -> Awaitable[Any]:
         return self.fanout.shared_result(event, selection, run)
+
+    def shared_view(self, event: TradeEvent, build: Callable[[TradeEvent], V]) -> V:
+        return self.fanout.shared_view(event, build)
 
     @property
     def counters(self) -> LiveCounters:

@@ -6,6 +6,9 @@ result is needed until the last subscriber the event was queued for has moved pa
 fan-out forgets the event then (events/fanout.py). A subscriber that stops reading keeps its
 events pending; so that it cannot pile results up, at most MAX_RESULTS are held whatever
 clients do, the least recently used dropped first (those still behind execute again).
+
+What is sent is shared too: a result's data is a SharedData, whose `next` payload each socket's
+handler encodes once for all of them and splices its operation id into (web/live_messages.py).
 """
 
 from __future__ import annotations
@@ -21,6 +24,17 @@ from typing import Any
 # ones outlast one-off ones. The worst a stalled reader can pin is this many results, each
 # within the cost budget (a 9,200-field one is about 2 MB).
 MAX_RESULTS = 16
+
+
+class SharedData(dict[str, Any]):
+    """The data of a shared result: subscribers with the same selection get this one object, so
+    it also holds their `next` payload once encoded (the encoder is the view's, in web/)."""
+
+    __slots__ = ("encoded_payload",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        super().__init__(data)
+        self.encoded_payload: str | None = None
 
 
 class SharedResults:

@@ -10,7 +10,7 @@ import strawberry
 from starlette.websockets import WebSocket
 from strawberry import Info
 
-from events.fanout import SlowConsumerError
+from events.fanout import SlowConsumerError, TradeEvent
 from resolvers.permissions import IsAuthenticated
 from schema.context import Context
 from schema.errors import BadUserInput, FeedGap
@@ -52,9 +52,13 @@ class Subscription:
                         last = event.trade.seq or last
                 async for event in subscriber.events():
                     if (event.trade.seq or 0) > last:
-                        yield Trade.from_record(event.trade, trader=event.user)
+                        yield services.broadcaster.shared_view(event, _trade)
         except SlowConsumerError as error:
             await _close_socket(context, SLOW_CONSUMER_CLOSE_CODE, str(error))
+
+
+def _trade(event: TradeEvent) -> Trade:
+    return Trade.from_record(event.trade, trader=event.user)
 
 
 async def _resume_from(services: Services, after: str) -> int:

@@ -11,11 +11,12 @@ Nothing comparable exists in Strawberry or graphql-core, hence this class.
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable
-from typing import Any
+from collections.abc import Awaitable, Hashable
+from typing import Any, Self, cast
 
 from graphql import (
     DocumentNode,
+    ExecutionResult,
     FieldNode,
     GraphQLSchema,
     OperationType,
@@ -28,6 +29,7 @@ from graphql import (
 from graphql.language import Visitor
 
 from compat.strawberry import StrawberryGraphQLCoreExecutionContext
+from events.shared_results import SharedData
 from rules.emails import VIEWER_DEPENDENT_FIELDS, sees_every_email
 from schema.types import Trade
 
@@ -52,23 +54,29 @@ def reads_viewer_dependent_field(schema: GraphQLSchema, document: DocumentNode) 
 class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
     _selection_key: Hashable | None = None
 
+    def __copy__(self) -> Self:
+        # What copy.copy does for a plain object, in half its time: graphql-core copies the
+        # executor for each event it executes.
+        executor = object.__new__(type(self))
+        executor.__dict__.update(self.__dict__)
+        return executor
+
     def build_per_event_executor(self, payload: Any) -> Any:
         if self._selection_key is None:
             self._selection_key = self._key_of_selection()
-        return super().build_per_event_executor(payload)  # a copy: it keeps the key
-
-    def execute_operation(self, serially: bool | None = None) -> Any:
-        event_id = _event_id(self.root_value)
+        event_id = _event_id(payload)
         if self._selection_key is None or event_id is None:
-            return super().execute_operation(serially)
-        return self.context_value.services.broadcaster.shared_result(
-            event_id, self._selection_key, lambda: self._execute_event(serially)
-        )
+            return super().build_per_event_executor(payload)
+        # Most subscribers take the result another one executed: no copy of the executor for them.
+        return SharedEvent(self, payload, event_id, self._selection_key)
 
     def _execute_event(self, serially: bool | None) -> Any:
         # A socket lives long: nested fields of an event must not read what it loaded before.
         self.context_value.refresh_loaders()
-        return super().execute_operation(serially)
+        result = super().execute_operation(serially)
+        if self.is_awaitable(result):
+            return _sharing_data(result)
+        return _share_data(result)
 
     def _key_of_selection(self) -> Hashable | None:
         if self.operation.operation is not OperationType.SUBSCRIPTION:
@@ -82,6 +90,42 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
             sees_every_email(viewer),
             viewer.id if per_viewer else None,
         )
+
+
+class SharedEvent:
+    """A live event as graphql-core executes it for one subscriber (its per-event executor, of
+    which it calls `execute_operation` only): the shared result of the subscriber's selection,
+    executed by a copy of the subscription's executor for the first subscriber who asks."""
+
+    __slots__ = ("event_id", "executor", "payload", "selection")
+
+    def __init__(
+        self, executor: SharedEventExecutor, payload: Trade, event_id: int, selection: Hashable
+    ) -> None:
+        self.executor = executor
+        self.payload = payload
+        self.event_id = event_id
+        self.selection = selection
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        return self.executor.context_value.services.broadcaster.shared_result(
+            self.event_id, self.selection, lambda: self._execute(serially)
+        )
+
+    def _execute(self, serially: bool | None) -> Any:
+        executor = super(SharedEventExecutor, self.executor).build_per_event_executor(self.payload)
+        return cast("SharedEventExecutor", executor)._execute_event(serially)
+
+
+def _share_data(result: Any) -> Any:
+    """The result, its data a SharedData: what its subscribers are sent is encoded once."""
+    if isinstance(result, ExecutionResult) and result.data is not None:
+        result.data = SharedData(result.data)
+    return result
+
+
+async def _sharing_data(result: Awaitable[Any]) -> Any:
+    return _share_data(await result)
 
 
 def _event_id(root: Any) -> int | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import partial
@@ -28,15 +28,18 @@ from compat.strawberry import (
     BaseGraphQLWSHandler,
     ConnectionInitMessage,
     LegacyConnectionInitMessage,
+    Message,
     NonJsonMessageReceived,
     NonTextMessageReceived,
     StartMessage,
     StrawberryHTTPException,
     SubscribeMessage,
     UnsetType,
+    WebSocketDisconnected,
     refuses_mutation,
 )
 from events.broadcast import LiveSocket
+from events.shared_results import SharedData
 from observability.metrics import WS_CONNECTIONS
 from ratelimit.limiter import RateLimitExceeded, Rule
 from schema.context import Context
@@ -137,6 +140,30 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if self.connection_acknowledged and not _session_lasts(self.context):
             return
         await super().handle_subscribe(message)
+
+    async def send_message(self, message: Message) -> None:
+        """A live event's shared result (events/shared_results.py) is encoded once for all the
+        sockets that selected it; each is sent it with its own operation id spliced in."""
+        if message["type"] == "next":
+            payload = message["payload"]
+            data = payload["data"]
+            if isinstance(data, SharedData) and len(payload) == 1:  # no errors, no extensions
+                text = next_message(message["id"], data, self.view.encode_json_string)
+                try:
+                    await cast("SizedWebSocketAdapter", self.websocket).ws.send_text(text)
+                except WebSocketDisconnect as gone:  # as Strawberry's own send
+                    raise WebSocketDisconnected from gone
+                return
+        await super().send_message(message)
+
+
+def next_message(operation_id: str, data: SharedData, encode: Callable[[object], str]) -> str:
+    """`{"id": operation_id, "type": "next", "payload": {"data": data}}` as JSON, the payload
+    encoded by the first socket that sends it and kept on `data` for the others."""
+    payload = data.encoded_payload
+    if payload is None:
+        payload = data.encoded_payload = encode({"data": data})
+    return f'{{"id":{encode(operation_id)},"type":"next","payload":{payload}}}'
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):

@@ -96,6 +96,8 @@ def uvicorn_arguments(settings: Settings) -> list[str]:
         # A WebSocket message is held whole before it is parsed, like a request body.
         "--ws-max-size",
         str(settings.max_body_bytes),
+        "--ws-per-message-deflate",
+        str(settings.ws_per_message_deflate).lower(),
         # Headers of every response, added by uvicorn: an app middleware would miss the answers
         # given outside it (FastAPI's 413 for a large body, a 500, uvicorn's own 400s).
         "--header",

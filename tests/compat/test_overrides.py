@@ -43,6 +43,11 @@ def test_each_override_still_overrides(cls: type, name: str) -> None:
 
 
 def test_the_hooks_are_found() -> None:
-    assert {"execute_single", "parse_json", "on_ws_connect", "iter_json", "execute_operation"} <= {
-        name for _, name in OVERRIDES
-    }
+    assert {
+        "execute_single",
+        "parse_json",
+        "on_ws_connect",
+        "iter_json",
+        "build_per_event_executor",
+        "send_message",
+    } <= {name for _, name in OVERRIDES}

@@ -11,9 +11,12 @@ import httpx
 import pytest
 import strawberry
 from fastapi import FastAPI, Request, Response
+from fastapi.testclient import TestClient
+from graphql import ExecutionResult as CoreExecutionResult
 from graphql import GraphQLField, GraphQLInt, GraphQLSchema, parse, specified_rules
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from compat.strawberry import (
@@ -21,6 +24,7 @@ from compat.strawberry import (
     AsyncHTTPRequestAdapter,
     BaseGraphQLTransportWSHandler,
     BaseGraphQLWSHandler,
+    Message,
     StrawberryGraphQLCoreExecutionContext,
     StrawberryHTTPException,
     UnsetType,
@@ -70,9 +74,11 @@ class Subscription:
 
 
 class RecordingExecutor(StrawberryGraphQLCoreExecutionContext):
-    """Notes which graphql-core hooks Strawberry's execution calls, and with what schema."""
+    """Notes which graphql-core hooks Strawberry's execution calls, and with what schema; and
+    the data of each result."""
 
     calls: ClassVar[list[tuple[str, GraphQLSchema]]] = []
+    data: ClassVar[list[object]] = []
 
     def build_per_event_executor(self, payload: Any) -> Any:
         self.calls.append(("event", self.schema))
@@ -80,12 +86,16 @@ class RecordingExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def execute_operation(self, serially: bool | None = None) -> Any:
         self.calls.append(("operation", self.schema))
-        return super().execute_operation(serially)
+        result = super().execute_operation(serially)
+        if isinstance(result, CoreExecutionResult):
+            self.data.append(result.data)
+        return result
 
 
 @pytest.fixture
 def schema() -> Iterator[strawberry.Schema]:
     RecordingExecutor.calls.clear()
+    RecordingExecutor.data.clear()
     yield strawberry.Schema(
         query=Query,
         mutation=Mutation,
@@ -115,6 +125,35 @@ async def test_the_executor_runs_queries_and_each_event(schema: strawberry.Schem
     ticks = [event.data async for event in events if isinstance(event, ExecutionResult)]
     assert ticks == [{"ticks": 1}, {"ticks": 2}, {"ticks": 3}]
     assert RecordingExecutor.calls == [("event", core), ("operation", core)] * 3
+
+
+class OnlyExecuteOperation:
+    """All a per-event executor needs to be, as schema/execution.py's SharedEvent is."""
+
+    __slots__ = ("executor",)
+
+    def __init__(self, executor: Any) -> None:
+        self.executor = executor
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        return self.executor.execute_operation(serially)
+
+
+class MinimalEventExecutor(StrawberryGraphQLCoreExecutionContext):
+    def build_per_event_executor(self, payload: Any) -> Any:
+        return OnlyExecuteOperation(super().build_per_event_executor(payload))
+
+
+async def test_an_event_is_executed_through_execute_operation_alone() -> None:
+    schema = strawberry.Schema(
+        query=Query, subscription=Subscription, execution_context_class=MinimalEventExecutor
+    )
+    events = await schema.subscribe("subscription { ticks }")
+    assert isinstance(events, AsyncGenerator)
+    results = [event async for event in events if isinstance(event, ExecutionResult)]
+    assert [(result.data, result.errors) for result in results] == [
+        ({"ticks": tick}, None) for tick in (1, 2, 3)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -235,6 +274,49 @@ def test_the_websocket_classes_are_the_ones_graphql_router_uses(schema: strawber
     legacy_ws = get_origin(router.graphql_ws_handler_class)
     assert transport_ws is BaseGraphQLTransportWSHandler
     assert legacy_ws is BaseGraphQLWSHandler
+
+
+class RecordingTransportWS(BaseGraphQLTransportWSHandler[Any, None]):
+    sent: ClassVar[list[Message]] = []
+
+    async def send_message(self, message: Message) -> None:
+        self.sent.append(message)
+        await super().send_message(message)
+
+
+def test_each_message_goes_through_send_message(schema: strawberry.Schema) -> None:
+    """web/graphql_view.py sends a live event's `next` through its own send_message, spotting
+    the shared result by its data: so `next` must come there with the executor's data object
+    itself as its payload's `data`, not a copy."""
+    RecordingTransportWS.sent.clear()
+
+    class Router(GraphQLRouter[Any, None]):
+        graphql_transport_ws_handler_class = RecordingTransportWS
+
+    app = FastAPI()
+    app.include_router(Router(schema), prefix="/graphql")
+    with (
+        TestClient(app) as client,
+        client.websocket_connect("/graphql", [GRAPHQL_TRANSPORT_WS_PROTOCOL]) as ws,
+    ):
+        ws.send_json({"type": "connection_init"})
+        ws.receive_json()
+        ws.send_json(
+            {"id": "t", "type": "subscribe", "payload": {"query": "subscription { ticks }"}}
+        )
+        received = [ws.receive_json() for _ in range(4)]
+    assert [m["type"] for m in received] == ["next", "next", "next", "complete"]
+    sent = RecordingTransportWS.sent
+    assert [m["type"] for m in sent] == ["connection_ack", "next", "next", "next", "complete"]
+    nexts = [m for m in sent if m["type"] == "next"]
+    assert (
+        [m["payload"]["data"] for m in nexts]
+        == RecordingExecutor.data
+        == [{"ticks": tick} for tick in (1, 2, 3)]
+    )
+    assert all(
+        m["payload"]["data"] is data for m, data in zip(nexts, RecordingExecutor.data, strict=True)
+    )
 
 
 def test_unset_type_is_the_type_of_unset() -> None:

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from db.models import TradeRecord, UserRecord
 from events.broadcast import Broadcaster, LiveSocket, SessionsEnded
-from events.fanout import Fanout, SlowConsumerError, TradeEvent
+from events.fanout import MAX_VIEWS, Fanout, SlowConsumerError, TradeEvent
 from events.redis_broadcast import CLIENT_NAME, RedisBroadcaster
 from events.shared_results import SharedResults
 
@@ -54,6 +54,23 @@ async def test_a_full_queue_cuts_off_that_subscriber_only() -> None:
         with pytest.raises(SlowConsumerError, match="more than 2 trades behind"):
             await anext(slow.events())
     assert fanout.subscriber_count == 0
+
+
+def test_a_view_of_an_event_is_built_once_for_all_its_subscribers() -> None:
+    fanout, built = Fanout(queue_size=10), []
+
+    def build(shown: TradeEvent) -> str:
+        built.append(shown.trade.id)
+        return f"view of {shown.trade.id}"
+
+    first, second = event(1), event(2)
+    views = [fanout.shared_view(shown, build) for shown in (first, first, second, first)]
+    assert views == ["view of 1", "view of 1", "view of 2", "view of 1"]
+    assert built == [1, 2]
+    for trade_id in range(3, 3 + MAX_VIEWS):  # only the latest events' views are kept
+        fanout.shared_view(event(trade_id), build)
+    fanout.shared_view(first, build)
+    assert built == [1, 2, *range(3, 3 + MAX_VIEWS), 1]
 
 
 async def share(results: SharedResults, trade_id: int, selection: str = "selection") -> bool:

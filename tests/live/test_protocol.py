@@ -22,6 +22,13 @@ def tight(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> It
 
 
 @pytest.fixture(scope="module")
+def compressing(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    yield from start_live(
+        sqlite_template, tmp_path_factory.mktemp("deflate"), ws_per_message_deflate="true"
+    )
+
+
+@pytest.fixture(scope="module")
 def alice(live: Live) -> Account:
     return live.sign_up("protocol@example.com")
 
@@ -125,3 +132,21 @@ def test_bad_currency_is_bad_user_input(live: Live, alice: Account) -> None:
         assert message["type"] in ("next", "error"), message
         errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
         assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_permessage_deflate_only_where_the_settings_enable_it(
+    request: pytest.FixtureRequest, enabled: bool
+) -> None:
+    """Every test socket offers it, as browsers do; the server accepts only if told to."""
+    server: Live = request.getfixturevalue("compressing" if enabled else "live")
+    account = server.sign_up("deflate@example.com")
+    with server.socket() as ws:
+        assert ws.connection.response is not None
+        extensions = ws.connection.response.headers.get("Sec-WebSocket-Extensions", "")
+        ws.init({"authToken": account.token})
+        ws.subscribe()
+        server.wait_for(server.admin(), lambda s: s["subscriptions"] >= 1)
+        [trade_id] = server.add(account.token, "BTC")
+        assert ws.next_trade()["id"] == trade_id
+    assert extensions.startswith("permessage-deflate") is enabled

@@ -33,6 +33,32 @@ def test_identical_selections_share_one_execution(live: Live) -> None:
     assert after["sharedResults"] - before["sharedResults"] == 2
 
 
+def test_each_socket_is_sent_the_shared_payload_under_its_own_operation_id(live: Live) -> None:
+    """The `next` of a shared result is encoded once and each operation's id spliced in: every
+    subscriber of a selection gets the same payload under its own id, another selection its own
+    payload, and every message is whole graphql-transport-ws JSON."""
+    alice = live.sign_up("splice@example.com")
+    other = "subscription { tradeAdded { id price } }"
+    with live.socket() as a, live.socket() as b, live.socket() as c:
+        for ws in (a, b, c):
+            ws.init({"authToken": alice.token})
+        a.subscribe("first", query=PUBLIC)
+        a.subscribe('second "quoted"', query=PUBLIC)  # the id is JSON-escaped in the message
+        b.subscribe("third", query=PUBLIC)
+        c.subscribe("fourth", query=other)
+        live.wait_for(live.admin(), lambda s: s["subscriptions"] >= 4)
+        [trade_id] = live.add(alice.token, "BTC", price="7")
+        sent = sorted((a.receive(), a.receive(), b.receive(), c.receive()), key=lambda m: m["id"])
+    assert [(m["id"], m["type"], set(m)) for m in sent] == [
+        (id, "next", {"id", "type", "payload"})
+        for id in ("first", "fourth", 'second "quoted"', "third")
+    ]
+    first, fourth, second, third = (m["payload"] for m in sent)
+    assert first == second == third
+    assert first["data"]["tradeAdded"]["id"] == trade_id
+    assert fourth == {"data": {"tradeAdded": {"id": trade_id, "price": "7.00000000"}}}
+
+
 def test_viewer_dependent_selections_are_shared_per_viewer_only(live: Live) -> None:
     admin = live.admin()
     alice = live.sign_up("private-a@example.com", name="Alice")
