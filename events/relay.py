@@ -147,6 +147,7 @@ class Relay:
                     # back the ones behind it, nor be tried for ever.
                     if not self._gives_up_on(message_id, topic, error):
                         continue
+                self._failed.pop(message_id, None)  # it failed here before, maybe
                 done.append(message_id)
             await outbox.remove(session, done)
         return len(done) if len(done) == len(messages) else 0

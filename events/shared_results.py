@@ -7,8 +7,9 @@ fan-out forgets the event then (events/fanout.py). A subscriber that stops readi
 events pending; so that it cannot pile results up, at most MAX_RESULTS are held whatever
 clients do, the least recently used dropped first (those still behind execute again).
 
-What is sent is shared too: a result's data is a SharedData, whose `next` payload each socket's
-handler encodes once for all of them and splices its operation id into (web/live_messages.py).
+What is sent is shared too: a result's data is a SharedData, whose `next` payload the sockets'
+handlers encode once for all of them, each splicing its operation id in (web/graphql_view.py,
+`next_message`).
 """
 
 from __future__ import annotations

@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from cache.backends import RedisBackend
+from cache.backends import MemoryBackend, RedisBackend
 from cache.codec import Codec
 from cache.query_cache import QueryCache
-from tests.cache.test_query_cache import Source
+from tests.cache.source import Source
 
 NUMBERS = Codec(list[int])
 
@@ -68,8 +68,6 @@ async def test_a_caller_changing_its_list_does_not_change_the_next_callers(
 
 
 async def test_without_redis_there_is_one_level(redis_url: str) -> None:
-    from cache.backends import MemoryBackend
-
     assert (
         QueryCache(MemoryBackend(1_000), ttl=60, timeout_seconds=1, local_bytes=1_000).local is None
     )

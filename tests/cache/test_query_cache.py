@@ -10,6 +10,7 @@ import pytest
 from cache.backends import Backend, MemoryBackend, RedisBackend
 from cache.codec import Codec
 from cache.query_cache import Entry, QueryCache
+from tests.cache.source import Source
 
 TEXT = Codec(str)
 
@@ -26,24 +27,6 @@ async def cache(backend: Backend) -> AsyncIterator[QueryCache]:
     cache = QueryCache(backend, ttl=60, timeout_seconds=1)
     yield cache
     await cache.close()
-
-
-class Source:
-    """A stand-in for the database: counts loads, answers from a dict."""
-
-    def __init__(self, values: dict[str, str]) -> None:
-        self.values = values
-        self.loads: list[list[str]] = []
-
-    async def load_many(self, keys: list[str]) -> dict[str, str | None]:
-        self.loads.append(keys)
-        return {key: self.values.get(key) for key in keys}
-
-    def loader(self, key: str):  # type: ignore[no-untyped-def]
-        async def load() -> str | None:
-            return (await self.load_many([key]))[key]
-
-        return load
 
 
 # The data versions a request read in its session check (db/data_versions.py).
