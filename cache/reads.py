@@ -106,6 +106,7 @@ class CachedReads:
         currency: str | None,
         side: str | None,
         user_id: int | None,
+        before: int | None,
     ) -> list[TradeRecord]:
         async def load() -> list[TradeRecord]:
             async with self._sessions() as session:
@@ -116,25 +117,28 @@ class CachedReads:
                     currency=currency,
                     side=side,
                     user_id=user_id,
+                    before=before,
                 )
 
-        key = f"trades:{limit}:{offset}:{currency}:{side}:{user_id}"
+        key = f"trades:{limit}:{offset}:{currency}:{side}:{user_id}:{before}"
         found = await self.cache.get_or_load(
             key, (TRADES,), load, codec.TRADES, versions=self.versions
         )
         return found or []
 
     async def trade_pages_for_users(
-        self, user_ids: Sequence[int], *, limit: int, offset: int
+        self, user_ids: Sequence[int], *, limit: int, offset: int, before: int | None
     ) -> dict[int, list[TradeRecord] | None]:
         async def load(missing: list[int]) -> dict[int, list[TradeRecord] | None]:
             async with self._sessions() as session:
                 pages = await trades.trade_pages_for_users(
-                    session, missing, limit=limit, offset=offset
+                    session, missing, limit=limit, offset=offset, before=before
                 )
             return dict(pages)
 
-        entries = [Entry(u, f"user-trades:{u}:{limit}:{offset}", (TRADES,)) for u in user_ids]
+        entries = [
+            Entry(u, f"user-trades:{u}:{limit}:{offset}:{before}", (TRADES,)) for u in user_ids
+        ]
         return await self.cache.get_many_or_load(
             entries, load, codec.TRADES, versions=self.versions
         )

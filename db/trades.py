@@ -1,4 +1,5 @@
-"""Queries on trades. Newest first means highest id first: ids grow with commit order."""
+"""Queries on trades. Newest first means highest id first: ids grow with commit order, so a page
+`before` an id (keyset paging) holds the trades with a smaller id, whatever was added since."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import rows
 from db.models import Trade, TradeRecord
-from rules.orderings import trades_newest_first
+from rules.orderings import trades_after_in_order, trades_newest_first
 
 # The columns a TradeRecord names, in the statements below and in db/feed.py's.
 COLUMNS = rows.columns(TradeRecord, Trade)
@@ -33,8 +34,11 @@ async def trade_page(
     currency: str | None = None,
     side: str | None = None,
     user_id: int | None = None,
+    before: int | None = None,
 ) -> list[TradeRecord]:
     query = select(*COLUMNS)
+    if before is not None:
+        query = query.where(trades_after_in_order(Trade.id, before))
     if currency is not None:
         query = query.where(Trade.currency == currency)
     if side is not None:
@@ -48,7 +52,12 @@ async def trade_page(
 
 
 async def trade_pages_for_users(
-    session: AsyncSession, user_ids: Sequence[int], *, limit: int, offset: int
+    session: AsyncSession,
+    user_ids: Sequence[int],
+    *,
+    limit: int,
+    offset: int,
+    before: int | None = None,
 ) -> dict[int, list[TradeRecord]]:
     """One page of trades per user, in one statement (a window function over the users)."""
     rank = (
@@ -56,7 +65,11 @@ async def trade_pages_for_users(
         .over(partition_by=Trade.user_id, order_by=trades_newest_first(Trade.id))
         .label("rank")
     )
-    ranked = select(*COLUMNS, rank).where(Trade.user_id.in_(user_ids)).subquery()
+    ranked_rows = select(*COLUMNS, rank).where(Trade.user_id.in_(user_ids))
+    if before is not None:
+        # Filtered before ranking: the window numbers only the rows the page may hold.
+        ranked_rows = ranked_rows.where(trades_after_in_order(Trade.id, before))
+    ranked = ranked_rows.subquery()
     query = (
         select(ranked)
         .where(ranked.c.rank > offset, ranked.c.rank <= offset + limit)

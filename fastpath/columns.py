@@ -46,7 +46,7 @@ from compat.strawberry import strawberry_field
 from db.models import Degree, Role, Trade, User
 from db.types import Money, UTCDateTime
 from fastpath.dialects import JSONBoolean
-from rules.orderings import oldest_first, trades_newest_first
+from rules.orderings import oldest_first, trades_after_in_order, trades_newest_first
 from schema.scalars import DateTimeText, DecimalText
 
 Printer = Callable[[ColumnElement[Any]], ColumnElement[Any]]
@@ -60,6 +60,8 @@ class Source:
     table: str  # also the cache tag of the answers that read it (db/data_versions.py)
     rows: Callable[[], Select[Any]]  # every column of a row, from fresh aliases
     order: Callable[[ColumnElement[int]], Order]  # of its lists, by id (rules.orderings)
+    # The rows after the one with this id in that order (keyset paging), where lists have it.
+    after: Callable[[ColumnElement[int], ColumnElement[int]], ColumnElement[bool]] | None = None
 
 
 def _users() -> Select[Any]:
@@ -75,7 +77,12 @@ def _table(table: Any) -> Callable[[], Select[Any]]:
 
 SOURCES: Mapping[str, Source] = {
     "User": Source(User.__tablename__, _users, oldest_first),
-    "Trade": Source(Trade.__tablename__, _table(Trade.__table__), trades_newest_first),
+    "Trade": Source(
+        Trade.__tablename__,
+        _table(Trade.__table__),
+        trades_newest_first,
+        trades_after_in_order,
+    ),
     "Degree": Source(Degree.__tablename__, _table(Degree.__table__), oldest_first),
 }
 

@@ -65,7 +65,7 @@ from fastpath.plan import (
     viewer_select,
 )
 from rules.emails import VIEWER_DEPENDENT_FIELDS
-from schema.models import Page, Side, TradeFilter
+from schema.models import Page, Side, TradeFilter, TradePage
 
 # PostgreSQL functions take at most 100 arguments: 50 key/value pairs per JSON object.
 MAX_KEYS = 50
@@ -151,6 +151,15 @@ class QueryCompiler:
 def _page(arguments: Mapping[str, Any]) -> Page:
     try:
         return Page(limit=arguments["limit"], offset=arguments["offset"])
+    except ValidationError:
+        raise NotCompilable("bad page") from None
+
+
+def _trade_page(arguments: Mapping[str, Any]) -> TradePage:
+    try:
+        return TradePage(
+            limit=arguments["limit"], offset=arguments["offset"], before=arguments.get("before")
+        )
     except ValidationError:
         raise NotCompilable("bad page") from None
 
@@ -275,14 +284,16 @@ class _Walk:
                 return self._one("Trade", selections, [("id", self._arg(arguments["id"]))])
             case "Query", "trades":
                 filters = [(k, self._arg(v)) for k, v in _trade_filters(arguments)]
-                return self._list("Trade", selections, filters, _page(arguments))
+                page = _trade_page(arguments)
+                return self._list("Trade", selections, filters, page, page.before)
             case "User", "email":
                 return Email()
             case "User", "degrees":
                 return self._list("Degree", selections, [("user_id", Outer("id"))])
             case "User", "trades":
                 where = [("user_id", Outer("id"))]
-                return self._list("Trade", selections, where, _page(arguments))
+                page = _trade_page(arguments)
+                return self._list("Trade", selections, where, page, page.before)
             case "Trade", "user":
                 return self._one("User", selections, [("id", Outer("user_id"))])
         raise NotCompilable(f"{type_name}.{name}")
@@ -301,13 +312,16 @@ class _Walk:
         selections: list[SelectionSetNode],
         where: Sequence[Condition] = (),
         page: Page | None = None,
+        after_id: int | None = None,
     ) -> Rows:
-        """The rows matching `where`, in the type's order, one page of them, as an array."""
+        """The rows matching `where`, in the type's order, one page of them (of those after the
+        row with id `after_id` in that order, when given), as an array."""
         self.lists = True
         self.tables.add(SOURCES[type_name].table)
         fields = self.fields_of(type_name, selections)
         window = None if page is None else (self._arg(page.limit), self._arg(page.offset))
-        return Rows(type_name, tuple(where), fields, many=True, page=window)
+        after = None if after_id is None else self._arg(after_id)
+        return Rows(type_name, tuple(where), fields, many=True, page=window, after=after)
 
 
 # `column of the rows = a value`: a bound value, a column of the enclosing row, the viewer's id.

@@ -99,13 +99,15 @@ class Email:
 @dataclass(frozen=True)
 class Rows:
     """The rows of a type where each named column equals a value: one row as an object (or
-    null), or many as an array in the type's order, one page of them when `page` is given."""
+    null), or many as an array in the type's order, one page of them when `page` is given,
+    only those after the row whose id is `after` in that order when it is given."""
 
     type_name: str
     where: tuple[tuple[str, Arg | Outer | ViewerId], ...]
     fields: Object
     many: bool
     page: tuple[Arg, Arg] | None = None  # limit, offset
+    after: Arg | None = None  # a keyset: `before` of the trades
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,11 @@ class _Builder:
             row = rows.subquery()
             element = select(self.object(plan.fields, row)).select_from(row)
             return JSONValue(self._inside(element))
+        if plan.after is not None:
+            if source.after is None:
+                raise ValueError(f"{plan.type_name} lists have no keyset")
+            after = bindparam(arg_name(plan.after.index), type_=Integer(), required=False)
+            rows = rows.where(source.after(columns["id"], after))
         rows = rows.order_by(source.order(columns["id"]))
         if plan.page is not None:
             limit, offset = (

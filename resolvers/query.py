@@ -15,7 +15,7 @@ from resolvers import status_checks
 from resolvers.permissions import IsAdmin, IsAuthenticated
 from schema.context import Context
 from schema.enums import JobStatus, Side
-from schema.models import Page, TradeFilter
+from schema.models import Page, TradeFilter, TradePage
 from schema.status import (
     DependencyStatus,
     JobRunnerStatus,
@@ -59,7 +59,9 @@ class Query:
         return Trade.from_record(record) if record else None
 
     @strawberry.field(
-        permission_classes=signed_in, description="Newest first; filters combine with AND."
+        permission_classes=signed_in,
+        description="Newest first; filters combine with AND. With before: only trades with a "
+        "smaller id.",
     )
     async def trades(
         self,
@@ -69,8 +71,9 @@ class Query:
         currency: str | None = None,
         side: Side | None = None,
         user_id: int | None = None,
+        before: int | None = None,
     ) -> list[Trade]:
-        page = validated(Page, limit=limit, offset=offset)
+        page = validated(TradePage, limit=limit, offset=offset, before=before)
         wanted = validated(TradeFilter, currency=currency).currency
         records = await info.context.reads.trade_page(
             limit=page.limit,
@@ -78,6 +81,7 @@ class Query:
             currency=wanted,
             side=side.value if side else None,
             user_id=user_id,
+            before=page.before,
         )
         return [Trade.from_record(record) for record in records]
 

@@ -102,6 +102,14 @@ class Page(BaseModel):
     offset: int = Field(default=0, ge=0)
 
 
+class TradePage(Page):
+    """A page of trades: with `before`, only trades with a smaller id (keyset paging: a client
+    passes the last id it has seen, so trades added meanwhile shift nothing)."""
+
+    # Ids start at 1: a smaller `before` names no trade, and would read as an empty page.
+    before: int | None = Field(default=None, ge=1)
+
+
 class TradeFilter(BaseModel):
     """The arguments of `tradeAdded`."""
 

@@ -11,7 +11,7 @@ import strawberry
 from db.models import DegreeRecord, JobSummary, TradeRecord, UserRecord
 from rules.emails import sees_email
 from schema.enums import DegreeName, JobStatus, Side
-from schema.models import Page
+from schema.models import TradePage
 from schema.record_fields import record_fields
 from schema.validation import validated
 
@@ -57,12 +57,21 @@ class User:
         records = await info.context.loaders.degrees_by_user.load(self.id)
         return [Degree.from_record(record) for record in records]
 
-    @strawberry.field(description="Newest first.")
+    @strawberry.field(
+        description="Newest first. With before: only trades with a smaller id (stable paging "
+        "while trades arrive)."
+    )
     async def trades(
-        self, info: strawberry.Info[Context, None], limit: int = 10, offset: int = 0
+        self,
+        info: strawberry.Info[Context, None],
+        limit: int = 10,
+        offset: int = 0,
+        before: int | None = None,
     ) -> list[Trade]:
-        page = validated(Page, limit=limit, offset=offset)
-        records = await info.context.loaders.trade_page.load((self.id, page.limit, page.offset))
+        page = validated(TradePage, limit=limit, offset=offset, before=before)
+        records = await info.context.loaders.trade_page.load(
+            (self.id, page.limit, page.offset, page.before)
+        )
         return [Trade.from_record(record) for record in records]
 
 

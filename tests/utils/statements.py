@@ -39,14 +39,16 @@ def recorded_statements(*engines: AsyncEngine) -> Iterator[list[str]]:
 
 
 @contextmanager
-def answered_by() -> Iterator[list[bool]]:
-    """Whether each request inside the block was answered by the compiled path, as its log line
-    says (a compiled statement that failed is answered by the general path, after it)."""
+def answered_by(operation: str | None = None) -> Iterator[list[bool]]:
+    """Whether each request inside the block (of the named operation only, when given) was
+    answered by the compiled path, as its log line says (a compiled statement that failed is
+    answered by the general path, after it)."""
     paths: list[bool] = []
 
     class Paths(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            paths.append(record.__dict__["compiled"])
+            if operation is None or record.__dict__["operation_name"] == operation:
+                paths.append(record.__dict__["compiled"])
 
     logger = logging.getLogger("trading_api.requests")
     handler, level = Paths(), logger.level
