@@ -4,8 +4,9 @@ An operation's cost counts every field it may resolve, multiplying each list fie
 by how many items it can return: its `limit` argument (the literal, the variable, or the
 argument's default), the length of the list argument it returns one item for (`addTrades`
 returns one trade per input trade), or UNBOUNDED_LIST_ITEMS. So `users(limit: 100) {
-trades(limit: 100) { id } }` costs about 100 x 100. A subscription is priced per event. Fields
-that cost more than their selection (a report request) say so where they are declared:
+trades(limit: 100) { id } }` costs about 100 x 100; arguments that only narrow a page (the
+`trades` filters, `before`) leave it priced at its limit. A subscription is priced per event.
+Fields that cost more than their selection (a report request) say so where they are declared:
 `@strawberry.mutation(metadata=Price(cost=...).metadata)`.
 
 Strawberry has no cost analysis (graphql-armor's is for JavaScript servers), hence this module.

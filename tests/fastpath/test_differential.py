@@ -198,6 +198,11 @@ VARIABLE_QUERIES: list[tuple[str, dict[str, Any]]] = [
         {"o": 1, "c": "BTC", "e": True},
     ),
     ("query($s: Side) { trades(side: $s) { side } }", {"s": "BUY"}),
+    (
+        "query($b: Int, $l: Int!) { trades(limit: $l, before: $b) { id }"
+        " me { trades(before: $b) { id } } }",
+        {"b": 30, "l": 4},
+    ),
     ("query($skip: Boolean!) { me { id name @skip(if: $skip) } }", {"skip": True}),
 ]
 # Requests the general path must answer: errors, refusals, things the compiler leaves alone.
@@ -205,6 +210,8 @@ GENERAL_QUERIES: list[tuple[str, dict[str, Any] | None]] = [
     ("{ users(limit: 1000) { id } }", None),
     ("{ users(offset: -1) { id } }", None),
     ('{ trades(currency: "bitcoin!") { id } }', None),
+    ("{ trades(before: 0) { id } }", None),
+    ("query($b: Int) { me { trades(before: $b) { id } } }", {"b": -1}),
     ("{ user(id: 1) { nope } }", None),
     ("{ user(id: 1) { id }", None),
     ("query($l: Int!) { users(limit: $l) { id } }", {"l": "ten"}),
@@ -264,6 +271,18 @@ PLAIN_SHAPES: list[tuple[str, dict[str, Any] | None]] = [
         None,
     ),
     ("query Named { __typename t: trades(limit: 2) { __typename id } }", None),
+    # Keyset pages: alone, with every filter and an offset, nested under users and a user.
+    (
+        '{ a: trades(before: 40) { id } b: trades(before: 50, currency: "eth", side: BUY,'
+        " userId: 4, limit: 2, offset: 1) { id side } c: trades(before: 1) { id } }",
+        None,
+    ),
+    (
+        "query($b: Int) { users(limit: 4, offset: 1) { id trades(limit: 2, offset: 1, before: $b)"
+        " { id } } user(id: 5) { trades(before: $b) { id user { trades(before: $b) { id } } } }"
+        " me { trades(before: null) { id } } }",
+        {"b": 33},
+    ),
     (
         "{ users(limit: 0) { id } trades(userId: 99999) { id } user(id: 99999) { id }"
         " trade(id: 99999) { id } }",
@@ -377,6 +396,7 @@ LIMITS = st.integers(0, 12)
 OFFSETS = st.integers(0, 9)
 IDS = st.integers(0, 12)
 TRADE_IDS = st.integers(0, 80)
+BEFORES = st.integers(0, 60)  # 0 names no trade: an error, which the general path answers
 CURRENCIES = st.sampled_from(["BTC", "eth", " sol "])
 SIDES = st.sampled_from(["BUY", "SELL"])
 CONDITIONS = st.booleans()
@@ -477,6 +497,9 @@ class Operation:
     def page(self) -> dict[str, tuple[str, st.SearchStrategy[Any]]]:
         return {"limit": ("Int", LIMITS), "offset": ("Int", OFFSETS)}
 
+    def trade_page(self) -> dict[str, tuple[str, st.SearchStrategy[Any]]]:
+        return {**self.page(), "before": ("Int", BEFORES)}
+
     def degrees(self) -> tuple[str, str]:
         return "degrees", self.selection(DEGREE_SCALARS, {})
 
@@ -484,7 +507,7 @@ class Operation:
         nested = {"degrees": self.degrees}
         if depth > 0:
             nested["trades"] = lambda: (
-                f"trades{self.arguments(self.page())}",
+                f"trades{self.arguments(self.trade_page())}",
                 self.trade(depth - 1),
             )
         return self.selection(USER_SCALARS, nested)
@@ -506,7 +529,7 @@ class Operation:
             case "trade":
                 return f"trade(id: {self.value('Int', TRADE_IDS)}) {self.trade(depth)}"
             case "trades":
-                arguments = {**self.page(), **filters, "userId": ("Int", IDS)}
+                arguments = {**self.trade_page(), **filters, "userId": ("Int", IDS)}
                 return f"trades{self.arguments(arguments)} {self.trade(depth)}"
             case "me":
                 return f"me {self.user(max(depth - 1, 1))}"

@@ -84,8 +84,16 @@ async def test_too_many_tokens_stop_parsing(api: Api, token: str) -> None:
             {},
             10_101,
         ),
+        # `before` narrows a page, like the filters: the limit still prices it.
+        ("{ users(limit: 100) { trades(limit: 100, before: 5) { id } } }", {}, 10_101),
+        (
+            "query($n: Int!, $b: Int) { trades(limit: $n, before: $b) { user {"
+            " trades(limit: $n, before: $b) { id } } } }",
+            {"n": 100, "b": 7},
+            10_201,
+        ),
     ],
-    ids=["literal", "variables", "declared-default", "fragment"],
+    ids=["literal", "variables", "declared-default", "fragment", "before", "before-variables"],
 )
 async def test_cost_beyond_the_budget_is_refused(
     api: Api, token: str, query: str, variables: dict[str, Any], cost: int
