@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
+from db.candles import CandleRecord
 from db.models import DegreeRecord, JobSummary, TradeRecord, UserRecord
 from rules.emails import sees_email
-from schema.enums import DegreeName, JobStatus, Side
+from schema.enums import CandleInterval, DegreeName, JobStatus, Side
 from schema.models import Page
 from schema.record_fields import record_fields
 from schema.validation import validated
@@ -105,6 +106,25 @@ class Trade:
         if record is None:  # a foreign key rules it out
             raise LookupError(f"trade {self.id} has no user")
         return User.from_record(record)
+
+
+@strawberry.type
+class Candle:
+    currency: str
+    interval: CandleInterval
+    start: datetime = strawberry.field(
+        description="Start of the bucket (aligned to the interval, UTC)."
+    )
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal = strawberry.field(description="Sum of the amounts traded in the bucket.")
+    trades: int
+
+    @classmethod
+    def from_record(cls, record: CandleRecord, currency: str, interval: CandleInterval) -> Candle:
+        return cls(**record_fields(cls, record, currency=currency, interval=interval))
 
 
 @strawberry.type(
