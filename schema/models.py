@@ -125,6 +125,13 @@ class CandleInterval(IntEnum):
     ONE_DAY = 86_400
 
 
+class CandleFilter(BaseModel):
+    """The arguments of `candleUpdated`."""
+
+    currency: Currency
+    interval: CandleInterval
+
+
 class CandleRange(BaseModel):
     """The arguments of `candles`: the buckets from the one `from` falls in up to `to` (now when
     absent), at most MAX_CANDLES of them."""
