@@ -211,15 +211,20 @@ class JobRecord:
 @strawberry.type(description="This process's live-trade counters (admins only).")
 class LiveStats:
     connections: int = strawberry.field(description="Open WebSocket connections.")
-    subscriptions: int = strawberry.field(description="Active `tradeAdded` subscriptions.")
+    subscriptions: int = strawberry.field(
+        description="Active `tradeAdded` and `candleUpdated` subscriptions."
+    )
     delivered: int = strawberry.field(description="Trades handed to subscribers so far.")
     slow_consumers_closed: int = strawberry.field(
         description="Subscribers cut off (socket closed with 1013) for falling too far behind."
     )
-    executions: int = strawberry.field(description="Subscription selections executed for events.")
+    executions: int = strawberry.field(
+        description="Subscription selections executed for events, and candle buckets read for "
+        "batches of them (`candleUpdated`)."
+    )
     shared_results: int = strawberry.field(
         description="Events delivered with a result another subscriber's identical selection "
-        "already computed."
+        "(or candle bucket) already computed."
     )
     tasks: int = strawberry.field(description="asyncio tasks alive in the process.")
 
