@@ -20,7 +20,9 @@ from db.models import Trade
 from services import Services
 from tests.utils.accounts import Account
 from tests.utils.api import Api, error_codes
+from tests.utils.app import process_factory
 from tests.utils.graphql import added, trade
+from tests.utils.settings import make_settings
 
 CANDLES = """
 query($currency: String!, $interval: CandleInterval!, $from: DateTime!, $to: DateTime) {
@@ -276,3 +278,24 @@ async def test_cost_counts_the_buckets_a_range_spans(api: Api, alice: Account) -
     )
     body = await api.gql(literal, {}, token=alice.token)
     assert error_codes(body) == ["QUERY_TOO_COMPLEX"], body
+
+
+async def test_trades_added_on_another_process_reach_cached_candles(
+    database_url: str, redis_url: str
+) -> None:
+    """Two processes sharing Redis: B's addTrades makes A's cached candles stale everywhere."""
+    process = process_factory(make_settings(database_url, redis_url=redis_url))
+    async with process() as (api_a, services_a), process() as (api_b, _):
+        _, alice = await api_a.signup("alice@example.com", "Alice")
+        start = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+        variables = {"currency": "BTC", "interval": "ONE_DAY", "from": start}
+        [placed] = await added(api_a, alice, [trade(price="10", amount="1")])
+        await sequenced(api_a, alice, placed["id"])
+        [before] = await read(api_a, alice, **variables)
+        hits = services_a.reads.cache.stats.hits
+        assert await read(api_a, alice, **variables) == [before]
+        assert services_a.reads.cache.stats.hits == hits + 1  # the second read was cached
+        await added(api_b, alice, [trade(price="11", amount="2")])
+        [after] = await read(api_a, alice, **variables)
+        assert after["trades"] == before["trades"] + 1
+        assert (after["close"], after["volume"]) == ("11.00000000", "3.00000000")
