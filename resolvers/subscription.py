@@ -29,9 +29,9 @@ SLOW_CONSUMER_CLOSE_CODE = 1013
 # Positions are 64-bit integers.
 MAX_SEQ_DIGITS = 19
 # What `candleUpdated` costs per event beyond its selection: a database statement per batch of
-# trades (shared by the process's subscribers of the same bucket), priced as a page of 50 trades
-# would be, so one user's live budget holds a few charts, not hundreds.
-CANDLE_UPDATE_COST = 50
+# the currency's trades, shared by the process's subscribers of the bucket. With its fields, one
+# user's live budget (500) holds 17 charts: a trading page's, not a scraper's hundreds.
+CANDLE_UPDATE_COST = 20
 
 
 @strawberry.type

@@ -104,13 +104,13 @@ def test_subscribers_of_one_bucket_share_one_read(live: Live) -> None:
 
 
 def test_each_user_pays_for_live_candles_from_one_budget(live: Live) -> None:
-    """Each subscription costs CANDLE_UPDATE_COST (50) and its 9 fields per event, against the
-    user's live budget (graphql_max_live_cost, 500): eight fit, the ninth is refused."""
+    """Each subscription costs CANDLE_UPDATE_COST (20) and its 9 fields per event, against the
+    user's live budget (graphql_max_live_cost, 500): 17 fit, the 18th is refused."""
     carol = live.sign_up("candles-budget@example.com")
     with live.socket() as ws:
         ws.init({"authToken": carol.token})
-        for n in range(9):
+        for n in range(18):
             subscribe(ws, "XRP", "ONE_MINUTE", id=str(n))
         refused = ws.receive()  # no XRP trades: the only message is the refusal
-    assert refused["type"] == "error" and refused["id"] == "8", refused
+    assert refused["type"] == "error" and refused["id"] == "17", refused
     assert refused["payload"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
