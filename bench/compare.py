@@ -6,7 +6,8 @@ benchmark databases, then measures one server process at a time on this machine:
 1. throughput, latency and server CPU per request for each workload of the anchors'
    queries.json, on the project with its result cache off (cold) and on (warm: with Redis, as
    every multi-process deployment runs, and with the in-process cache), PostGraphile and the
-   ceiling (limit_server.py), over rounds that each start every server in turn;
+   ceiling (limit_server.py), over rounds that each start every server in turn; and `candles`
+   on the project alone, cold and warm (no anchor has candles);
 2. SQL statements per request of the project, counted in-process;
 3. scaling at 10x data: deep `page` offsets and wider `nested` selections, project vs PostGraphile;
 4. the live fan-out benchmark (bench/live.py);
@@ -45,7 +46,16 @@ import httpx
 from redis import Redis
 
 from bench import dataset
-from bench.load import WORKLOADS, Run, autocannon, load_queries, with_offset, with_users
+from bench.load import (
+    CANDLES,
+    WORKLOADS,
+    Run,
+    autocannon,
+    load_queries,
+    project_queries,
+    with_offset,
+    with_users,
+)
 from bench.report import (
     CEILING,
     COLD,
@@ -221,13 +231,15 @@ def throughput(bench: Bench, results: Results) -> None:
         runs: list[dict[str, Run]] = []  # one per server: workload -> run
         for name, ttl, redis_url in projects:
             with bench.project(name, DATABASE, ttl, redis_url) as (server, headers):
-                runs.append(bench.measure(server, contract, headers))
+                runs.append(bench.measure(server, project_queries(contract), headers))
         with bench.postgraphile(DATABASE) as server:
             runs.append(bench.measure(server, postgraphile))
         with bench.ceiling(DATABASE) as server:
             runs.append(bench.measure(server, contract))
-        for workload in WORKLOADS:
-            results.throughput.setdefault(workload, []).append([run[workload] for run in runs])
+        for workload in (*WORKLOADS, CANDLES):
+            results.throughput.setdefault(workload, []).append(
+                [run[workload] for run in runs if workload in run]
+            )
 
 
 def scaling(bench: Bench, results: Results) -> None:
@@ -350,7 +362,10 @@ def main() -> None:
     for mode, ttl in (("cold", 0), ("warm", 300)):
         results.statements[mode] = asyncio.run(
             statements_per_request(
-                dataset.database_url(DATABASE), bench.jwt_secret, ttl, bench.queries["contract"]
+                dataset.database_url(DATABASE),
+                bench.jwt_secret,
+                ttl,
+                project_queries(bench.queries["contract"]),
             )
         )
     print(statements_table(results))

@@ -1,5 +1,6 @@
-"""Load for the HTTP benchmark: the workloads of the anchors' queries.json, checked once and then
-driven by autocannon, with the server's and PostgreSQL's CPU time read around each run."""
+"""Load for the HTTP benchmark: the workloads of the anchors' queries.json (and the project's
+own, `candles`), checked once and then driven by autocannon, with the server's and PostgreSQL's
+CPU time read around each run."""
 
 from __future__ import annotations
 
@@ -8,21 +9,35 @@ import re
 import subprocess
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.dataset import progress
+from bench.dataset import EPOCH, progress
 from bench.servers import Server, postgres_cpu_seconds
 
 WORKLOADS = ("point", "page", "nested")
+# The project's own workload, beside the anchors' (PostGraphile has no candles): one currency's
+# one-minute candles over the dataset's first five hours, 300 buckets of about 20 trades each.
+CANDLES = "candles"
+CANDLES_QUERY = (
+    f'{{ candles(currency: "BTC", interval: ONE_MINUTE, from: "{EPOCH.isoformat()}", '
+    f'to: "{(EPOCH + timedelta(hours=5)).isoformat()}") '
+    "{ start open high low close volume trades } }"
+)
 
 
 def load_queries(anchors_dir: Path) -> dict[str, dict[str, str]]:
     """`{"contract": {workload: query}, "postgraphile": {...}}`, the same work in both dialects."""
     queries: dict[str, dict[str, str]] = json.loads((anchors_dir / "queries.json").read_text())
     return queries
+
+
+def project_queries(contract: dict[str, str]) -> dict[str, str]:
+    """The workloads the project is measured on: the anchors' and its own."""
+    return {**contract, CANDLES: CANDLES_QUERY}
 
 
 def with_offset(query: str, offset: int) -> str:

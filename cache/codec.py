@@ -23,6 +23,7 @@ from typing import Any, Generic, TypeVar, cast, get_args, get_origin
 
 from pydantic import TypeAdapter, ValidationError
 
+from db.candles import CandleRecord
 from db.models import DegreeRecord, TradeRecord, UserRecord
 
 V = TypeVar("V")
@@ -107,3 +108,4 @@ USERS = Codec(list[UserRecord])
 TRADE = Codec(TradeRecord)
 TRADES = Codec(list[TradeRecord])
 DEGREES = Codec(list[DegreeRecord])
+CANDLES = Codec(list[CandleRecord])

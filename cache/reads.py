@@ -9,7 +9,7 @@ write to them:
     users       user(id), user pages            registration, changeUserName, deactivateUser,
                                                 the first admin at start-up
     trades      trade(id), trade pages, each    addTrades
-                user's trade pages
+                user's trade pages, candles
     degrees     each user's degrees             addDegree
 
 Per-row tags (one user's record, one user's trades) would spare entries that a write leaves
@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cache import codec
 from cache.query_cache import Entry, QueryCache
-from db import degrees, trades, users
+from db import candles, degrees, trades, users
+from db.candles import CandleRecord
 from db.data_versions import DEGREES, TRADES, USERS, Versions
 from db.models import DegreeRecord, TradeRecord, UserRecord
 
@@ -123,6 +125,26 @@ class CachedReads:
         key = f"trades:{limit}:{offset}:{currency}:{side}:{user_id}:{before}"
         found = await self.cache.get_or_load(
             key, (TRADES,), load, codec.TRADES, versions=self.versions
+        )
+        return found or []
+
+    async def candles(
+        self, *, currency: str, seconds: int, start: datetime, end: datetime | None
+    ) -> list[CandleRecord]:
+        """`start` is a bucket's: any `from` in one bucket reads (and caches) the same candles.
+        Without `end` they are every trade's from `start` on, which only a write of trades
+        changes, so that entry lasts like the others."""
+
+        async def load() -> list[CandleRecord]:
+            async with self._sessions() as session:
+                return await candles.candles(
+                    session, currency=currency, seconds=seconds, start=start, end=end
+                )
+
+        until = end.isoformat() if end is not None else "now"
+        key = f"candles:{currency}:{seconds}:{start.isoformat()}:{until}"
+        found = await self.cache.get_or_load(
+            key, (TRADES,), load, codec.CANDLES, versions=self.versions
         )
         return found or []
 

@@ -110,6 +110,8 @@ class Trade(Base):
         CheckConstraint(f"side IN {SIDES}", name="side_known"),
         # A user's trades newest first: the `User.trades` page.
         Index("ix_trades_user_id_id", "user_id", "id"),
+        # One currency's trades in a time range: `candles`.
+        Index("ix_trades_currency_created_at", "currency", "created_at"),
         # The live feed's outbox: committed trades not yet given a place in the feed.
         Index(
             "ix_trades_unsequenced",

@@ -7,6 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, Numeric, String
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 MONEY_PLACES = 8
@@ -66,3 +69,72 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class MoneyMax(FunctionElement[Decimal]):
+    """SQL: MAX of a Money column, exact on both databases."""
+
+    type = Money()
+    inherit_cache = True
+
+
+class MoneyMin(FunctionElement[Decimal]):
+    """SQL: MIN of a Money column, exact on both databases."""
+
+    type = Money()
+    inherit_cache = True
+
+
+class MoneySum(FunctionElement[Decimal]):
+    """SQL: SUM of a Money column, exact on both databases."""
+
+    type = Money()
+    inherit_cache = True
+
+
+@compiles(MoneyMax)
+def _money_max(element: MoneyMax, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"max({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(MoneyMin)
+def _money_min(element: MoneyMin, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"min({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(MoneySum)
+def _money_sum(element: MoneySum, compiler: SQLCompiler, **kw: Any) -> str:
+    # NUMERIC adds up exactly.
+    return f"sum({compiler.process(element.clauses, **kw)})"
+
+
+# On SQLite, Money is text: MIN and MAX would compare it letter by letter ('9.5' > '10.25'),
+# SUM would read it as floats. Right-aligned in a field as wide as any value, the text of
+# non-negative amounts (their CHECK constraints) compares as the numbers do; and a sum is the
+# integer parts' sum plus the 8-digit fractions' sum, both exact 64-bit integer sums (SQLite
+# raises on overflow rather than round), printed back as Money's fixed-point text.
+_WIDTH = MONEY_DIGITS + 2
+
+
+@compiles(MoneyMax, "sqlite")
+def _money_max_sqlite(element: MoneyMax, compiler: SQLCompiler, **kw: Any) -> str:
+    text = compiler.process(element.clauses, **kw)
+    return f"ltrim(max(printf('%{_WIDTH}s', {text})))"
+
+
+@compiles(MoneyMin, "sqlite")
+def _money_min_sqlite(element: MoneyMin, compiler: SQLCompiler, **kw: Any) -> str:
+    text = compiler.process(element.clauses, **kw)
+    return f"ltrim(min(printf('%{_WIDTH}s', {text})))"
+
+
+@compiles(MoneySum, "sqlite")
+def _money_sum_sqlite(element: MoneySum, compiler: SQLCompiler, **kw: Any) -> str:
+    text = compiler.process(element.clauses, **kw)  # a column: its name is repeated below
+    whole = f"sum(CAST(substr({text}, 1, instr({text}, '.') - 1) AS INTEGER))"
+    fraction = f"sum(CAST(substr({text}, instr({text}, '.') + 1) AS INTEGER))"
+    unit = 10**MONEY_PLACES
+    return (
+        f"(({whole} + {fraction} / {unit}) || '.' "
+        f"|| printf('%0{MONEY_PLACES}d', {fraction} % {unit}))"
+    )

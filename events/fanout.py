@@ -47,6 +47,7 @@ class Subscriber:
         self.overflowed = False
         self._done = done  # told of each event this subscriber is finished with
         self._current: TradeEvent | None = None
+        self._batch: list[TradeEvent] = []  # what `batches` handed out last
 
     def offer(self, event: TradeEvent) -> bool:
         """Queue the event; False (and overflowed from then on) when the queue is full."""
@@ -72,6 +73,22 @@ class Subscriber:
             yield self._current
         raise SlowConsumerError(self.queue_size)
 
+    async def batches(self) -> AsyncIterator[list[TradeEvent]]:
+        """As `events`, but every event queued at once: a subscriber that waits takes each
+        delivery (Fanout.deliver) as one batch, as every other waiting subscriber does."""
+        while not self.overflowed:
+            self._finish_current()
+            while not self._queue:
+                self._waiting = asyncio.get_running_loop().create_future()
+                try:
+                    await self._waiting
+                finally:
+                    self._waiting = None
+            self._batch = list(self._queue)
+            self._queue.clear()
+            yield self._batch
+        raise SlowConsumerError(self.queue_size)
+
     def close(self) -> None:
         """Leaving: the event in hand and those still queued are done for this subscriber."""
         self._finish_current()
@@ -82,6 +99,10 @@ class Subscriber:
         if self._current is not None:
             event, self._current = self._current, None
             self._done(event)
+        if self._batch:
+            batch, self._batch = self._batch, []
+            for event in batch:
+                self._done(event)
 
 
 @dataclass

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry import Info
@@ -14,8 +16,9 @@ from db.revision import migration_head
 from resolvers import status_checks
 from resolvers.permissions import IsAdmin, IsAuthenticated
 from schema.context import Context
-from schema.enums import JobStatus, Side
-from schema.models import Page, TradeFilter, TradePage
+from schema.cost import Price
+from schema.enums import CandleInterval, JobStatus, Side
+from schema.models import CandleRange, Page, TradeFilter, TradePage, candle_items
 from schema.status import (
     DependencyStatus,
     JobRunnerStatus,
@@ -23,7 +26,16 @@ from schema.status import (
     SystemStatus,
     SystemVersions,
 )
-from schema.types import CacheStats, Job, JobRecord, LiveStats, Trade, TradeReport, User
+from schema.types import (
+    CacheStats,
+    Candle,
+    Job,
+    JobRecord,
+    LiveStats,
+    Trade,
+    TradeReport,
+    User,
+)
 from schema.validation import validated
 
 signed_in: list[type[BasePermission]] = [IsAuthenticated]
@@ -84,6 +96,30 @@ class Query:
             before=page.before,
         )
         return [Trade.from_record(record) for record in records]
+
+    @strawberry.field(
+        permission_classes=signed_in,
+        description=(
+            "Open/high/low/close/volume buckets of one currency's trades, oldest first; "
+            "empty buckets are absent."
+        ),
+        metadata=Price(items_of=candle_items).metadata,
+    )
+    async def candles(
+        self,
+        info: Info[Context, None],
+        currency: str,
+        interval: CandleInterval,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime | None = None,
+    ) -> list[Candle]:
+        wanted = validated(
+            CandleRange, currency=currency, interval=interval, **{"from": from_}, to=to
+        )
+        records = await info.context.reads.candles(
+            currency=wanted.currency, seconds=wanted.interval, start=wanted.start, end=wanted.to
+        )
+        return [Candle.from_record(r, wanted.currency, wanted.interval) for r in records]
 
     @strawberry.field(
         permission_classes=signed_in,

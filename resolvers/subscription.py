@@ -1,21 +1,26 @@
 """Live trades: every trade committed from now on, optionally one currency only; after a position
-in the feed, first the trades placed since then (a client resuming after a lost connection)."""
+in the feed, first the trades placed since then (a client resuming after a lost connection).
+Live candles: the bucket a currency's new trades changed, read after each batch of them."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 
 import strawberry
 from starlette.websockets import WebSocket
 from strawberry import Info
 
+from events.candles import candle_updates
 from events.fanout import SlowConsumerError, TradeEvent
 from resolvers.permissions import IsAuthenticated
 from schema.context import Context
+from schema.cost import Price
+from schema.enums import CandleInterval
 from schema.errors import BadUserInput, FeedGap
-from schema.models import TradeFilter
-from schema.types import Trade
+from schema.models import CandleFilter, TradeFilter
+from schema.types import Candle, Trade
 from schema.validation import validated
 from services import Services
 
@@ -23,6 +28,10 @@ from services import Services
 SLOW_CONSUMER_CLOSE_CODE = 1013
 # Positions are 64-bit integers.
 MAX_SEQ_DIGITS = 19
+# What `candleUpdated` costs per event beyond its selection: a database statement per batch of
+# the currency's trades, shared by the process's subscribers of the bucket. With its fields, one
+# user's live budget (500) holds 17 charts: a trading page's, not a scraper's hundreds.
+CANDLE_UPDATE_COST = 20
 
 
 @strawberry.type
@@ -53,6 +62,35 @@ class Subscription:
                 async for event in subscriber.events():
                     if (event.trade.seq or 0) > last:
                         yield services.broadcaster.shared_view(event, _trade)
+        except SlowConsumerError as error:
+            await _close_socket(context, SLOW_CONSUMER_CLOSE_CODE, str(error))
+
+    @strawberry.subscription(
+        permission_classes=[IsAuthenticated],
+        description="The current bucket of a currency's candles, each time a trade changes it.",
+        metadata=Price(cost=CANDLE_UPDATE_COST).metadata,
+    )
+    async def candle_updated(
+        self, info: Info[Context, None], currency: str, interval: CandleInterval
+    ) -> AsyncGenerator[Candle, None]:
+        wanted = validated(CandleFilter, currency=currency, interval=interval)
+        context = info.context
+        services = context.services
+        try:
+            async with (
+                services.broadcaster.subscribe(wanted.currency) as subscriber,
+                aclosing(
+                    candle_updates(
+                        subscriber,
+                        services.broadcaster,
+                        services.sessions,
+                        wanted.currency,
+                        wanted.interval,
+                    )
+                ) as updates,
+            ):
+                async for record in updates:
+                    yield Candle.from_record(record, wanted.currency, wanted.interval)
         except SlowConsumerError as error:
             await _close_socket(context, SLOW_CONSUMER_CLOSE_CODE, str(error))
 

@@ -3,7 +3,8 @@
 An operation's cost counts every field it may resolve, multiplying each list field's children
 by how many items it can return: its `limit` argument (the literal, the variable, or the
 argument's default), the length of the list argument it returns one item for (`addTrades`
-returns one trade per input trade), or UNBOUNDED_LIST_ITEMS. So `users(limit: 100) {
+returns one trade per input trade), what its declared price computes from its arguments (the
+buckets a `candles` range spans), or UNBOUNDED_LIST_ITEMS. So `users(limit: 100) {
 trades(limit: 100) { id } }` costs about 100 x 100; arguments that only narrow a page (the
 `trades` filters, `before`) leave it priced at its limit. A subscription is priced per event.
 Fields that cost more than their selection (a report request) say so where they are declared:
@@ -14,7 +15,7 @@ Strawberry has no cost analysis (graphql-armor's is for JavaScript servers), hen
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,10 +35,12 @@ from graphql import (
     Node,
     OperationDefinitionNode,
     SelectionSetNode,
+    ValueNode,
     VariableNode,
     get_named_type,
     is_list_type,
     is_non_null_type,
+    value_from_ast_untyped,
 )
 
 from compat.strawberry import strawberry_field
@@ -61,6 +64,9 @@ class Price:
     items_from: str | None = None
     # Most items that argument takes; more are refused before the items are coerced.
     max_items: int | None = None
+    # Its list result has at most this many items, given its arguments as sent (uncoerced:
+    # enum values by name, scalars as their JSON); absent arguments are left out.
+    items_of: Callable[[Mapping[str, Any]], int] | None = None
 
     @property
     def metadata(self) -> dict[str, Price]:
@@ -161,6 +167,8 @@ class _Pricer:
             items = 1
         elif items_from is not None:
             items = items_from
+        elif price.items_of is not None:
+            items = price.items_of(self._argument_values(node))
         else:
             items = self._page_items(node, field.args)
         children = self._selection_cost(node.selection_set, get_named_type(field.type), seen)
@@ -198,6 +206,22 @@ class _Pricer:
         default = args["limit"].default_value
         return default if isinstance(default, int) else UNBOUNDED_LIST_ITEMS
 
+    def _argument_values(self, node: FieldNode) -> dict[str, Any]:
+        """The field's arguments as sent: literals, and variables from the request (or their
+        declared defaults)."""
+        values: dict[str, Any] = {}
+        for argument in node.arguments or ():
+            value = argument.value
+            if isinstance(value, VariableNode):
+                name = value.name.value
+                if name in self.variables:
+                    values[argument.name.value] = self.variables[name]
+                elif (default := self._declared_default_node(value)) is not None:
+                    values[argument.name.value] = value_from_ast_untyped(default)
+            else:
+                values[argument.name.value] = value_from_ast_untyped(value, dict(self.variables))
+        return values
+
     @staticmethod
     def _argument(node: FieldNode, name: str) -> Any:
         for argument in node.arguments or ():
@@ -207,10 +231,13 @@ class _Pricer:
 
     def _declared_default(self, variable: VariableNode) -> int | None:
         """`$n` in `query($n: Int = 50)` is 50 when the request sends no `n`."""
+        default = self._declared_default_node(variable)
+        return int(default.value) if isinstance(default, IntValueNode) else None
+
+    def _declared_default_node(self, variable: VariableNode) -> ValueNode | None:
         for definition in self.operation.variable_definitions or ():
             if definition.variable.name.value == variable.name.value:
-                default = definition.default_value
-                return int(default.value) if isinstance(default, IntValueNode) else None
+                return definition.default_value
         return None
 
 

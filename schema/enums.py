@@ -6,9 +6,10 @@ from enum import Enum
 
 import strawberry
 
-from schema.models import DegreeName, Side
+from schema.models import CandleInterval, DegreeName, Side
 
 strawberry.enum(Side)
+strawberry.enum(CandleInterval)
 strawberry.enum(DegreeName)
 
 
@@ -21,4 +22,4 @@ class JobStatus(Enum):
     NOT_FOUND = "not_found"
 
 
-__all__ = ["DegreeName", "JobStatus", "Side"]
+__all__ = ["CandleInterval", "DegreeName", "JobStatus", "Side"]

@@ -7,26 +7,34 @@ mirrors `UserRead`, which tests/schema/test_mirror.py checks field by field.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
-from typing import Annotated
+from enum import IntEnum, StrEnum
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
     StringConstraints,
+    ValidationError,
+    ValidationInfo,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
-from db.types import MONEY_DIGITS, MONEY_PLACES
+from db.types import MONEY_DIGITS, MONEY_PLACES, utcnow
+from rules.candles import bucket_start
 
 MAX_PAGE = 100
 MAX_TRADES_PER_BATCH = 1000
+# Buckets one `candles` request may span (the cost model prices each).
+MAX_CANDLES = 1_000
 # Sign-in refuses longer passwords before hashing: none can have been registered.
 MAX_PASSWORD_LENGTH = 128
 COMMON_PASSWORDS = frozenset(
@@ -114,6 +122,73 @@ class TradeFilter(BaseModel):
     """The arguments of `tradeAdded`."""
 
     currency: Currency | None = None
+
+
+class CandleInterval(IntEnum):
+    """How wide a candle is, in seconds."""
+
+    ONE_MINUTE = 60
+    FIVE_MINUTES = 300
+    ONE_HOUR = 3_600
+    ONE_DAY = 86_400
+
+
+class CandleFilter(BaseModel):
+    """The arguments of `candleUpdated`."""
+
+    currency: Currency
+    interval: CandleInterval
+
+
+class CandleRange(BaseModel):
+    """The arguments of `candles`: the buckets from the one `from` falls in up to `to` (now when
+    absent), at most MAX_CANDLES of them."""
+
+    currency: Currency
+    interval: CandleInterval
+    from_: AwareDatetime = Field(alias="from")
+    to: AwareDatetime | None = Field(default=None, validate_default=True)
+
+    @field_validator("to")
+    @classmethod
+    def _bounded(cls, to: datetime | None, info: ValidationInfo) -> datetime | None:
+        if "from_" not in info.data or "interval" not in info.data:
+            return to  # refused already
+        count = _bucket_count(info.data["interval"], info.data["from_"], to or utcnow())
+        if count <= 0:
+            after = "must be after from" + ("" if to else " (it defaults to now)")
+            raise PydanticCustomError("candle_range", after)
+        if count > MAX_CANDLES:
+            raise PydanticCustomError(
+                "candle_range",
+                "at most {most} candles per request, {count} asked for: "
+                "ask for a shorter range or a longer interval",
+                {"most": MAX_CANDLES, "count": count},
+            )
+        return to
+
+    @property
+    def start(self) -> datetime:
+        """The start of the first bucket: the one `from` falls in."""
+        return bucket_start(self.from_, self.interval)
+
+
+def _bucket_count(interval: CandleInterval, start: datetime, end: datetime) -> int:
+    """Buckets that [start, end) overlaps; 0 when it is empty."""
+    if end <= start:
+        return 0
+    return -((bucket_start(start, interval) - end) // timedelta(seconds=interval))
+
+
+def candle_items(arguments: Mapping[str, Any]) -> int:
+    """How many candles `candles` may return for its arguments as sent (the cost model's
+    items): MAX_CANDLES for arguments it refuses when it runs, as a limit beyond MAX_PAGE."""
+    try:
+        interval = CandleInterval[str(arguments.get("interval"))]
+        found = CandleRange.model_validate({**arguments, "interval": interval})
+    except (KeyError, ValidationError):
+        return MAX_CANDLES
+    return _bucket_count(interval, found.from_, found.to or utcnow())
 
 
 class TradeCreate(BaseModel):

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
+from db.candles import CandleRecord
 from db.models import DegreeRecord, JobSummary, TradeRecord, UserRecord
 from rules.emails import sees_email
-from schema.enums import DegreeName, JobStatus, Side
+from schema.enums import CandleInterval, DegreeName, JobStatus, Side
 from schema.models import TradePage
 from schema.record_fields import record_fields
 from schema.validation import validated
@@ -116,6 +117,25 @@ class Trade:
         return User.from_record(record)
 
 
+@strawberry.type
+class Candle:
+    currency: str
+    interval: CandleInterval
+    start: datetime = strawberry.field(
+        description="Start of the bucket (aligned to the interval, UTC)."
+    )
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal = strawberry.field(description="Sum of the amounts traded in the bucket.")
+    trades: int
+
+    @classmethod
+    def from_record(cls, record: CandleRecord, currency: str, interval: CandleInterval) -> Candle:
+        return cls(**record_fields(cls, record, currency=currency, interval=interval))
+
+
 @strawberry.type(
     description="Per-currency summary of one user's trades, computed by a background job."
 )
@@ -200,15 +220,20 @@ class JobRecord:
 @strawberry.type(description="This process's live-trade counters (admins only).")
 class LiveStats:
     connections: int = strawberry.field(description="Open WebSocket connections.")
-    subscriptions: int = strawberry.field(description="Active `tradeAdded` subscriptions.")
+    subscriptions: int = strawberry.field(
+        description="Active `tradeAdded` and `candleUpdated` subscriptions."
+    )
     delivered: int = strawberry.field(description="Trades handed to subscribers so far.")
     slow_consumers_closed: int = strawberry.field(
         description="Subscribers cut off (socket closed with 1013) for falling too far behind."
     )
-    executions: int = strawberry.field(description="Subscription selections executed for events.")
+    executions: int = strawberry.field(
+        description="Subscription selections executed for events, and candle buckets read for "
+        "batches of them (`candleUpdated`)."
+    )
     shared_results: int = strawberry.field(
         description="Events delivered with a result another subscriber's identical selection "
-        "already computed."
+        "(or candle bucket) already computed."
     )
     tasks: int = strawberry.field(description="asyncio tasks alive in the process.")
 

@@ -1,19 +1,25 @@
 """`make bench`'s throughput table over rounds: medians and spreads of each server's figures, and
-ratios taken within each round, from runs built by hand (no servers)."""
+ratios taken within each round, from runs built by hand (no servers); the project's own
+`candles` workload, reported without anchors."""
 
 from __future__ import annotations
 
-from bench.load import Run
+from graphql import build_schema, parse, validate, value_from_ast_untyped
+
+from bench.load import CANDLES, CANDLES_QUERY, Run, project_queries
 from bench.report import (
     CEILING,
     COLD,
     POSTGRAPHILE,
+    ROOT,
+    WARM_LOCAL,
     WARM_REDIS,
     Results,
     Spread,
     per_round,
     throughput_tables,
 )
+from schema.models import candle_items
 
 
 def run(server: str, rps: float, p50: float = 10, non2xx: int = 0, cpu: float = 1.0) -> Run:
@@ -69,3 +75,39 @@ def test_warm_at_least_as_fast_as_cold_is_not_flagged() -> None:
     text = throughput_tables(Results(throughput={"point": rounds}))
     assert f"{WARM_REDIS} 1.00x" in text
     assert "slower" not in text
+
+
+def test_a_workload_no_anchor_has_is_reported_for_the_project_alone() -> None:
+    """`candles`: PostGraphile and the ceiling do not run it; its ratios to them are blank, warm
+    is still held against cold."""
+    rounds = [
+        [run(COLD, 100), run(WARM_REDIS, 300), run(WARM_LOCAL, 400)],
+        [run(COLD, 120), run(WARM_REDIS, 330), run(WARM_LOCAL, 480)],
+    ]
+    text = throughput_tables(Results(throughput={CANDLES: rounds}))
+    assert text.startswith("**candles** (the project only: no anchor has it)")
+    rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ") for line in text.splitlines()}
+    assert set(rows) >= {COLD, WARM_REDIS, WARM_LOCAL}
+    assert POSTGRAPHILE not in rows and CEILING not in rows
+    assert rows[COLD][5:8] == ["-", "-", "-"]  # no PostGraphile, no ceiling
+    assert f"{WARM_REDIS} 2.88x (2.75-3.00x)" in text
+    assert f"{WARM_LOCAL} 4.00x" in text
+
+
+def test_the_anchored_workloads_still_name_their_anchor() -> None:
+    text = throughput_tables(Results(throughput={"page": ROUNDS}))
+    assert text.startswith("**page**\n")
+
+
+def test_the_candles_workload_is_a_valid_query_of_the_served_schema() -> None:
+    """What `make bench` sends, checked against schema.graphql (the served schema, which
+    tests/schema keeps in step), over the buckets it claims."""
+    schema = build_schema((ROOT / "schema.graphql").read_text())
+    assert validate(schema, parse(CANDLES_QUERY)) == []
+    assert project_queries({"point": "{ me { id } }"}) == {
+        "point": "{ me { id } }",
+        CANDLES: CANDLES_QUERY,
+    }
+    [field] = parse(CANDLES_QUERY).definitions[0].selection_set.selections  # type: ignore[attr-defined]
+    arguments = {a.name.value: value_from_ast_untyped(a.value) for a in field.arguments}
+    assert candle_items(arguments) == 300

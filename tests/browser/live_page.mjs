@@ -94,6 +94,12 @@ try {
   step("the trade is at the top of B's tape");
   const cellText = (selector) => top.locator(selector).innerText();
   const chart = watcher.page.locator(`.chart[data-currency="${config.trade.currency}"]`);
+  // The trade reaches B's chart as a candleUpdated push (not a refetch, not the tape's trade).
+  await chart
+    .locator(`.candle[data-source="live"][data-close="${config.trade.price}000000"]`)
+    .first()
+    .waitFor();
+  step("the trade's candle is on B's chart");
   // Let the new row's highlight fade before the picture.
   await watcher.page.waitForTimeout(1600);
   await watcher.page.screenshot({ path: config.screenshot, fullPage: false });
@@ -116,7 +122,16 @@ try {
     rows: await watcher.page.locator("#tape tr").count(),
     chart: {
       last: await chart.locator(".last").innerText(),
-      points: (await chart.locator("polyline").getAttribute("points")).trim().split(/\s+/).length,
+      candles: await chart.locator(".candle").evaluateAll((groups) =>
+        groups.map((g) =>
+          Object.fromEntries(
+            ["start", "open", "high", "low", "close", "volume", "trades", "source"].map((key) => [
+              key,
+              g.getAttribute(`data-${key}`),
+            ]),
+          ),
+        ),
+      ),
     },
     traderRows: await page.locator("#tape tr").count(),
     csp: watcher.csp,

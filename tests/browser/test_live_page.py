@@ -1,5 +1,6 @@
 """The live trades page at `/`: served under a strict CSP, off in production unless enabled, and
-driven in headless Chromium: a trade added in one browser context reaches another's tape."""
+driven in headless Chromium: a trade added in one browser context reaches another's tape, and its
+chart of the server's candles."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import secrets
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,12 @@ HISTORY = {
 }
 TRADE = {"currency": "BTC", "side": "SELL", "price": "64250.75", "amount": "0.4"}
 SELL_RED = "rgb(255, 92, 92)"  # --sell in web/live/style.css
+
+
+def _history_amounts(currency: str) -> list[str]:
+    """The amounts _prepare gives the currency's history trades."""
+    flat = [c for c, prices in HISTORY.items() for _ in prices]
+    return [f"0.{n % 7 + 1}" for n, c in enumerate(flat) if c == currency]
 
 
 def _prepare(server: Server) -> str:
@@ -89,7 +97,21 @@ def test_a_trade_added_in_one_browser_reaches_the_tape_of_another(
     assert seen["rows"] == seen["rowsBefore"] + 1
     assert seen["rowsBefore"] == sum(len(prices) for prices in HISTORY.values())
     assert seen["traderRows"] == seen["rows"]  # A's own page got it too
-    assert seen["chart"] == {"last": TRADE["price"], "points": len(HISTORY["BTC"]) + 1}
+    # B's BTC chart: the server's one-minute candles of the history and A's trade, the last
+    # pushed by candleUpdated.
+    chart = seen["chart"]
+    assert chart["last"] == TRADE["price"]
+    candles = chart["candles"]
+    btc_prices = [*HISTORY["BTC"], TRADE["price"]]
+    btc_amounts = [*_history_amounts("BTC"), TRADE["amount"]]
+    assert sum(int(c["trades"]) for c in candles) == len(btc_prices)
+    assert [c["start"] for c in candles] == sorted({c["start"] for c in candles})
+    assert Decimal(candles[0]["open"]) == Decimal(btc_prices[0])
+    assert Decimal(candles[-1]["close"]) == Decimal(TRADE["price"])
+    assert candles[-1]["source"] == "live"
+    assert max(Decimal(c["high"]) for c in candles) == max(map(Decimal, btc_prices))
+    assert min(Decimal(c["low"]) for c in candles) == min(map(Decimal, btc_prices))
+    assert sum(Decimal(c["volume"]) for c in candles) == sum(map(Decimal, btc_amounts))
     # No CSP violation, script error or failed request on either page.
     assert seen["problems"] == []
     assert seen["blocked"] == []  # the page asked no other host for anything

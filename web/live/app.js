@@ -1,11 +1,14 @@
 // The live trades page: sign in (cookie), add trades (JSON POST to /graphql), and watch the
-// `tradeAdded` tape over graphql-transport-ws with the vendored graphql-ws client.
+// `tradeAdded` tape over graphql-transport-ws with the vendored graphql-ws client; each
+// currency's chart draws the server's candles (`candles`, then `candleUpdated`).
 // Everything it calls is on this origin; the CSP allows nothing else.
 "use strict";
 
 (() => {
   const TAPE_ROWS = 100; // rows kept on the tape
-  const CHART_POINTS = 60; // prices kept per currency
+  const CANDLE_INTERVAL = "ONE_MINUTE";
+  const CANDLE_MS = 60 * 1000;
+  const CHART_CANDLES = 60; // minutes a chart shows
   const RECENT_TRADES = 30; // loaded when the tape starts, or after a gap it cannot resume over
   const SESSION_ENDED = 4403; // the server closes the socket of a signed-out session with it
   const TRADE_FIELDS = "id seq currency side price amount createdAt user { name }";
@@ -14,12 +17,19 @@
   const TRADE_ADDED = `subscription Tape($after: String) {
     tradeAdded(after: $after) { ${TRADE_FIELDS} }
   }`;
+  const CANDLE_FIELDS = "start open high low close volume trades";
+  const CANDLES = `query Candles($currency: String!, $interval: CandleInterval!, $from: DateTime!) {
+    candles(currency: $currency, interval: $interval, from: $from) { ${CANDLE_FIELDS} }
+  }`;
+  const CANDLE_UPDATED = `subscription Candle($currency: String!, $interval: CandleInterval!) {
+    candleUpdated(currency: $currency, interval: $interval) { ${CANDLE_FIELDS} }
+  }`;
   const FEED_GAP = "FEED_GAP"; // too much was missed to replay: start afresh
   const SVG = "http://www.w3.org/2000/svg";
 
   const $ = (id) => document.getElementById(id);
   const tape = $("tape");
-  const charts = new Map(); // currency -> {points: [{id, price}], element}
+  const charts = new Map(); // currency -> {candles: Map(start ms -> candle), figure, stop}
   let client = null;
   let stopTape = null;
   // The feed position of the last live trade: a reconnecting socket resumes after it.
@@ -153,8 +163,10 @@
         connected: () => {
           if (!current()) return;
           setConnection("live");
-          // A first connection fills the tape; a reconnection resumes after lastSeq instead.
+          // A first connection fills the tape; a reconnection resumes after lastSeq instead,
+          // and reads the charts' candles again (graphql-ws resubscribes their updates).
           if (lastSeq === null) loadRecent();
+          for (const currency of charts.keys()) loadCandles(currency);
         },
         closed: () => current() && setConnection("reconnecting"),
       },
@@ -185,6 +197,7 @@
 
   function stop() {
     lastSeq = null;
+    stopCharts();
     const current = client;
     client = null;
     if (stopTape) stopTape();
@@ -217,8 +230,10 @@
     return td;
   }
 
-  /** Put a trade on the tape (ordered by id, newest first, each once) and on its chart. */
+  /** Put a trade on the tape (ordered by id, newest first, each once); its currency gets a
+   * chart. */
   function add(trade, source) {
+    chart(trade.currency);
     if (tape.querySelector(`tr[data-trade-id="${Number(trade.id)}"]`)) return;
     const side = trade.side.toLowerCase();
     const row = document.createElement("tr");
@@ -237,10 +252,9 @@
     while (before && Number(before.dataset.tradeId) > trade.id) before = before.nextElementSibling;
     tape.insertBefore(row, before);
     while (tape.children.length > TAPE_ROWS) tape.lastElementChild.remove();
-    chart(trade);
   }
 
-  // --- Charts: one inline SVG sparkline per currency ------------------------------------------
+  // --- Charts: one-minute candles per currency, from `candles` then `candleUpdated` ----------
 
   function svg(name, attributes) {
     const element = document.createElementNS(SVG, name);
@@ -248,38 +262,78 @@
     return element;
   }
 
-  function chart(trade) {
-    let entry = charts.get(trade.currency);
-    if (!entry) {
-      const figure = document.createElement("figure");
-      figure.className = "chart";
-      figure.dataset.currency = trade.currency;
-      const caption = document.createElement("figcaption");
-      figure.append(caption, svg("svg", { viewBox: "0 0 240 64", role: "img" }));
-      entry = { points: [], figure };
-      charts.set(trade.currency, entry);
-      const list = $("chart-list");
-      const after = [...list.children].find((f) => f.dataset.currency > trade.currency);
-      list.insertBefore(figure, after || null);
-    }
-    const points = entry.points;
-    if (points.some((p) => p.id === trade.id)) return;
-    points.push({ id: trade.id, price: Number(trade.price), text: decimal(trade.price, 2) });
-    points.sort((a, b) => a.id - b.id);
-    if (points.length > CHART_POINTS) points.splice(0, points.length - CHART_POINTS);
-    draw(trade.currency, entry);
+  /** The chart of a currency, created (and fed) the first time the currency is seen. */
+  function chart(currency) {
+    if (charts.has(currency) || !client) return; // signed out meanwhile: no chart to feed
+    const figure = document.createElement("figure");
+    figure.className = "chart";
+    figure.dataset.currency = currency;
+    const caption = document.createElement("figcaption");
+    figure.append(caption, svg("svg", { viewBox: "0 0 240 64", role: "img" }));
+    const entry = { candles: new Map(), figure, stop: null };
+    charts.set(currency, entry);
+    const list = $("chart-list");
+    const after = [...list.children].find((f) => f.dataset.currency > currency);
+    list.insertBefore(figure, after || null);
+    // Subscribed before the history is read: an update that races the read is kept either way.
+    entry.stop = client.subscribe(
+      { query: CANDLE_UPDATED, variables: { currency, interval: CANDLE_INTERVAL } },
+      {
+        next: ({ data }) => data && data.candleUpdated && merge(currency, [data.candleUpdated], "live"),
+        error: () => {},
+        complete: () => {},
+      },
+    );
+    loadCandles(currency);
   }
 
-  function draw(currency, { points, figure }) {
+  /** The last CHART_CANDLES minutes of a currency's candles, as the server computed them. */
+  async function loadCandles(currency) {
+    const from = new Date(Date.now() - CHART_CANDLES * CANDLE_MS).toISOString();
+    try {
+      const data = await graphql(CANDLES, { currency, interval: CANDLE_INTERVAL, from });
+      merge(currency, data.candles, "history");
+    } catch (error) {
+      if (error.code === "UNAUTHENTICATED") ended("Your session has ended: sign in again.");
+    }
+  }
+
+  /** Keep each bucket's fullest version: a bucket's trades only grow, whichever answer came
+   * first (the history or a live update). */
+  function merge(currency, candles, source) {
+    const entry = charts.get(currency);
+    if (!entry) return;
+    for (const candle of candles) {
+      const start = Date.parse(candle.start);
+      const known = entry.candles.get(start);
+      if (!known || candle.trades >= known.trades) entry.candles.set(start, { ...candle, source });
+    }
+    const oldest = Date.now() - CHART_CANDLES * CANDLE_MS;
+    for (const start of entry.candles.keys()) if (start < oldest - CANDLE_MS) entry.candles.delete(start);
+    draw(currency, entry);
+  }
+
+  function stopCharts() {
+    for (const entry of charts.values()) if (entry.stop) entry.stop();
+    charts.clear();
+    $("chart-list").replaceChildren();
+  }
+
+  function draw(currency, { candles, figure }) {
+    const shown = [...candles.entries()].sort((a, b) => a[0] - b[0]);
+    if (!shown.length) return;
     const [width, height, pad] = [240, 64, 4];
-    const prices = points.map((p) => p.price);
-    const low = Math.min(...prices);
-    const high = Math.max(...prices);
-    const x = (i) => (points.length === 1 ? width / 2 : pad + (i * (width - 2 * pad)) / (points.length - 1));
-    const y = (price) => (high === low ? height / 2 : height - pad - ((price - low) * (height - 2 * pad)) / (high - low));
-    const first = points[0].price;
-    const last = points[points.length - 1];
-    const trend = last.price >= first ? "up" : "down";
+    const low = Math.min(...shown.map(([, c]) => Number(c.low)));
+    const high = Math.max(...shown.map(([, c]) => Number(c.high)));
+    // A slot per minute of the window, the newest on the right; minutes without trades stay empty.
+    const newest = shown[shown.length - 1][0];
+    const slot = (width - 2 * pad) / CHART_CANDLES;
+    const x = (start) => width - pad - slot / 2 - ((newest - start) / CANDLE_MS) * slot;
+    const y = (price) =>
+      high === low ? height / 2 : height - pad - ((Number(price) - low) * (height - 2 * pad)) / (high - low);
+    const first = shown[0][1];
+    const last = shown[shown.length - 1][1];
+    const trend = Number(last.close) >= Number(first.open) ? "up" : "down";
 
     const caption = figure.querySelector("figcaption");
     caption.replaceChildren();
@@ -287,24 +341,47 @@
     name.textContent = currency;
     const price = document.createElement("span");
     price.className = `last ${trend}`;
-    price.textContent = last.text;
+    price.textContent = decimal(last.close, 2);
     const change = document.createElement("span");
     change.className = `change ${trend}`;
-    const percent = first ? ((last.price - first) / first) * 100 : 0;
+    const open = Number(first.open);
+    const percent = open ? ((Number(last.close) - open) / open) * 100 : 0;
     change.textContent = `${percent >= 0 ? "+" : ""}${percent.toFixed(2)}%`;
     caption.append(name, price, change);
 
     const graph = figure.querySelector("svg");
     graph.replaceChildren(
-      svg("polyline", {
-        class: `line ${trend}`,
-        points: points.map((p, i) => `${x(i).toFixed(1)},${y(p.price).toFixed(1)}`).join(" "),
-      }),
-      svg("circle", {
-        class: `dot ${trend}`,
-        cx: x(points.length - 1).toFixed(1),
-        cy: y(last.price).toFixed(1),
-        r: 3,
+      ...shown.map(([start, c]) => {
+        const direction = Number(c.close) >= Number(c.open) ? "up" : "down";
+        const top = Math.min(y(c.open), y(c.close));
+        const group = svg("g", {
+          class: `candle ${direction}`,
+          "data-start": c.start,
+          "data-open": c.open,
+          "data-high": c.high,
+          "data-low": c.low,
+          "data-close": c.close,
+          "data-volume": c.volume,
+          "data-trades": String(c.trades),
+          "data-source": c.source,
+        });
+        group.append(
+          svg("line", {
+            class: "wick",
+            x1: x(start).toFixed(1),
+            x2: x(start).toFixed(1),
+            y1: y(c.high).toFixed(1),
+            y2: y(c.low).toFixed(1),
+          }),
+          svg("rect", {
+            class: "body",
+            x: (x(start) - slot * 0.35).toFixed(1),
+            y: top.toFixed(1),
+            width: (slot * 0.7).toFixed(1),
+            height: Math.max(Math.abs(y(c.open) - y(c.close)), 1).toFixed(1),
+          }),
+        );
+        return group;
       }),
     );
   }
