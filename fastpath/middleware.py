@@ -26,7 +26,7 @@ from graphql import (
 from sqlalchemy import Dialect
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auth.identity import token_from
 from auth.tokens import Claims, read_token
@@ -46,6 +46,7 @@ from web.errors import database_failure
 from web.graphql_schema import TradingSchema
 from web.json_input import decode_json
 from web.media_types import GRAPHQL_RESPONSE_JSON, accepts_graphql_response_json
+from web.request_body import read_body, replay
 
 logger = logging.getLogger(__name__)
 PATHS = ("/graphql", "/graphql/")
@@ -81,7 +82,7 @@ class CompiledQueries:
             return
         answer = await self._answer(scope["app"].state.services, connection, body)
         if answer is None:
-            await self.app(scope, _replay(body, receive), send)
+            await self.app(scope, replay(body, receive), send)
             return
         if isinstance(answer, Response):  # the database's failure, answered as the app would
             await answer(scope, receive, send)
@@ -269,28 +270,7 @@ async def _read_body(headers: Mapping[str, str], receive: Receive, limit: int) -
     length = headers.get("content-length", "")
     if media_type != "application/json" or not length.isdigit() or int(length) > limit:
         return None
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return None  # the client went away
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """The request as the app would have received it: the body, then whatever comes next."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
+    return await read_body(receive)
 
 
 def _graphql_request(body: bytes) -> tuple[str, str | None, dict[str, Any] | None] | None:
