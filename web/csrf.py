@@ -34,8 +34,9 @@ async def require_preflight(connection: HTTPConnection) -> None:
     if any(headers.get(name, "").strip() for name in PREFLIGHT_HEADERS):
         return
     if connection.scope["method"] == "GET":
-        if "query" not in connection.query_params:
-            return  # GraphiQL's page itself, not an operation
+        params = connection.query_params
+        if "query" not in params and "extensions" not in params:
+            return  # GraphiQL's page itself, not an operation (a persisted query is one)
     else:
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in SIMPLE_CONTENT_TYPES:
