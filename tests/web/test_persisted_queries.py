@@ -180,8 +180,10 @@ async def test_a_persisted_hit_takes_the_compiled_path_as_its_document_does(
         full = await client.post("/graphql", json={"query": RECENT}, headers=auth)
         await client.post("/graphql", json=persisted(RECENT, with_query=True), headers=auth)
         hit = await client.post("/graphql", json=persisted(RECENT), headers=auth)
-    assert paths == [True, True, True]
-    assert hit.json() == full.json()
+        by_get = await client.get("/graphql", params=get_params(RECENT), headers=auth)
+    assert paths == [True, True, True, True]
+    assert hit.json() == by_get.json() == full.json()
+    assert by_get.headers["cache-control"] == "private, no-store"
 
 
 # --- GET --------------------------------------------------------------------------------------
