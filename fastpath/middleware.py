@@ -3,7 +3,8 @@
 An ASGI middleware rather than a route, because it must be able to decline: a request it cannot
 answer exactly as the general path would (not a JSON POST or a GET with `query`, no valid
 session, a document that does not compile, a failure of the compiled statement) goes on to
-Strawberry untouched, body included. A busy or unreachable database is answered here, as the general path would answer it.
+Strawberry untouched, body included. A busy or unreachable database is answered here, as the
+general path would answer it.
 """
 
 from __future__ import annotations

@@ -34,9 +34,8 @@ async def require_preflight(connection: HTTPConnection) -> None:
     if any(headers.get(name, "").strip() for name in PREFLIGHT_HEADERS):
         return
     if connection.scope["method"] == "GET":
-        params = connection.query_params
-        if "query" not in params and "extensions" not in params:
-            return  # GraphiQL's page itself, not an operation (a persisted query is one)
+        if "query" not in connection.query_params:
+            return  # GraphiQL's page itself, not an operation
     else:
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in SIMPLE_CONTENT_TYPES:

@@ -213,6 +213,8 @@ class PersistedQueryLayer:
             with contextlib.suppress(ValueError):  # the view says what is wrong with it
                 payload["extensions"] = decode_json(params["extensions"])
         try:
+            for repeated in params.getlist("query")[:-1]:  # the view reads the last one
+                self.resolver.check_registered(repeated)
             resolved = await self._resolve(scope, payload)
         except Refused as refused:
             await _refuse(refused, headers, send)

@@ -249,8 +249,9 @@ async def test_a_persisted_mutation_is_never_run_over_get(
 async def test_a_cross_site_get_with_the_cookie_and_only_a_hash_is_refused(
     client: httpx.AsyncClient, auth: dict[str, str]
 ) -> None:
-    """A page on another site can make the browser send a GET with the cookie: the hash names
-    an operation as `query` does, so the CSRF rule (web/csrf.py) applies to it too."""
+    """A page on another site can make the browser send a GET with the cookie: resolved to its
+    document before the view and the compiled path, the hash is held to the CSRF rule
+    (web/csrf.py) as a GET with `query` is."""
     await client.post("/graphql", json=persisted(RECENT, with_query=True), headers=auth)
     token = auth["Authorization"].removeprefix("Bearer ")
     cookie = {"Cookie": f"access_token={token}"}
@@ -373,6 +374,8 @@ async def test_anything_unregistered_is_refused_unparsed(
         lambda: client.post("/graphql", json={**unknown_id, "query": huge}),
         lambda: client.get("/graphql", params={"query": large}),
         lambda: client.get("/graphql", params=get_params(large)),
+        # Whichever of a repeated parameter the view would read.
+        lambda: client.get("/graphql", params=[("query", large), ("query", REGISTERED["Me"])]),
     ]
     for request in requests:
         refused = await request()
