@@ -30,8 +30,9 @@ from web.lifespan_report import LifespanReport
 from web.live_page import add_live_page
 from web.load_shedding import ConcurrencyLimit
 from web.metrics import router as metrics_router
+from web.persisted_layer import PersistedQueryLayer
 from web.persisted_manifest import Manifest, load_manifest
-from web.persisted_queries import PersistedQueryLayer, PersistedQueryResolver
+from web.persisted_queries import PersistedQueryResolver
 from web.rest_docs import add_rest_docs
 from web.rest_errors import ERROR_RESPONSES, add_error_handlers
 from web.vendored import add_vendored_assets
