@@ -17,7 +17,7 @@ from observability.logs import configure_logging
 from observability.middleware import RequestLog
 from schema.models import UserCreate
 from services import Services, start_services
-from settings import FIRST_ADMIN_NAME, Settings, get_settings
+from settings import FIRST_ADMIN_NAME, PersistedQueries, Settings, get_settings
 from startup import check_database, database_problems, exit_on_problem
 from web.auth_routes import router as auth_router
 from web.body_limit import BodyLimit
@@ -30,6 +30,9 @@ from web.lifespan_report import LifespanReport
 from web.live_page import add_live_page
 from web.load_shedding import ConcurrencyLimit
 from web.metrics import router as metrics_router
+from web.persisted_layer import PersistedQueryLayer
+from web.persisted_manifest import Manifest, load_manifest
+from web.persisted_queries import PersistedQueryResolver
 from web.rest_docs import add_rest_docs
 from web.rest_errors import ERROR_RESPONSES, add_error_handlers
 from web.vendored import add_vendored_assets
@@ -77,7 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_error_handlers(app)
     add_database_error_handlers(app)
     schema = create_schema(settings)
-    app.include_router(GraphQLView(schema, settings), prefix="/graphql")
+    persisted = PersistedQueryResolver(settings, schema.documents, _manifest(settings))
+    app.include_router(GraphQLView(schema, settings, persisted), prefix="/graphql")
     if settings.live_page_enabled:
         add_live_page(app)
     if settings.graphql_ide_enabled:
@@ -89,6 +93,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.graphql_compiled_queries:
         # Added first, so it runs innermost: after CORS and the request id.
         app.add_middleware(CompiledQueries, schema=schema, settings=settings)
+    # Outside the compiled path: a persisted query reaches it (and the view) with its document.
+    app.add_middleware(
+        PersistedQueryLayer,
+        resolver=persisted,
+        max_age=settings.persisted_queries_max_age_seconds,
+    )
     # Larger bodies get 413 before they are read whole (inside CORS: a page may read why).
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(
@@ -112,6 +122,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(ConcurrencyLimit, limit=settings.max_concurrent_requests)
     app.add_middleware(LifespanReport, debug=settings.log_level == "debug")
     return app
+
+
+def _manifest(settings: Settings) -> Manifest | None:
+    """PERSISTED_QUERIES=registered's operations; a bad manifest stops start-up in one line."""
+    path = settings.persisted_query_manifest
+    if settings.persisted_queries is not PersistedQueries.REGISTERED or path is None:
+        return None
+    return load_manifest(path, settings.graphql_max_document_bytes)
 
 
 async def ensure_first_admin(settings: Settings, services: Services) -> None:

@@ -44,6 +44,12 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class PersistedQueries(StrEnum):
+    OFF = "off"
+    AUTOMATIC = "automatic"
+    REGISTERED = "registered"
+
+
 class Settings(BaseSettings):
     # An error's text leaves out the input: pydantic would print every setting given, secrets
     # included, under a rule on several fields (and tracebacks are logged).
@@ -171,6 +177,17 @@ class Settings(BaseSettings):
     # Plain-data queries answered by one SQL statement whose JSON the database builds
     # (fastpath/); off, every request goes through Strawberry's executor.
     graphql_compiled_queries: bool = True
+    # Apollo's persisted queries (web/persisted_queries.py): `automatic` stores documents by
+    # their sha256 as clients send them (APQ), `registered` runs only the operations of
+    # PERSISTED_QUERY_MANIFEST (the file Apollo's generate-persisted-query-manifest writes),
+    # `off` answers PersistedQueryNotSupported.
+    persisted_queries: PersistedQueries = PersistedQueries.AUTOMATIC
+    persisted_query_manifest: Path | None = None
+    # Memory for automatic persisted queries' documents: in Redis with REDIS_URL (shared by
+    # every process), else in-process; the oldest are forgotten first.
+    persisted_queries_max_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    # How long a CDN or browser may reuse an anonymous answer to a persisted query sent by GET.
+    persisted_queries_max_age_seconds: int = Field(default=60, ge=0)
     # The live trades page at `/` (web/live/): on in development, off in production unless set.
     live_page: bool | None = None
     # /docs, /redoc and /openapi.json: on in development, off in production unless set.
@@ -230,6 +247,16 @@ class Settings(BaseSettings):
         # Set (even empty), CORS_ORIGINS is taken as it is, in every environment.
         if "cors_origins" not in self.model_fields_set and not self.is_production:
             self.cors_origins = list(DEVELOPMENT_CORS_ORIGINS)
+        return self
+
+    @model_validator(mode="after")
+    def _registered_needs_a_manifest(self) -> Settings:
+        registered = self.persisted_queries is PersistedQueries.REGISTERED
+        if registered and self.persisted_query_manifest is None:
+            raise ValueError(
+                "PERSISTED_QUERIES=registered needs PERSISTED_QUERY_MANIFEST: the path of the"
+                " manifest the frontend's build wrote (generate-persisted-query-manifest)"
+            )
         return self
 
     @model_validator(mode="after")

@@ -34,12 +34,16 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
+    ErrorMessage,
     Message,
     SubscribeMessage,
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import (
     ConnectionInitMessage as LegacyConnectionInitMessage,
+)
+from strawberry.subscriptions.protocols.graphql_ws.types import (
+    ErrorMessage as LegacyErrorMessage,
 )
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 from strawberry.types.field import StrawberryField
@@ -53,7 +57,9 @@ __all__ = [
     "BaseGraphQLTransportWSHandler",  # for graphql_transport_ws_handler_class
     "BaseGraphQLWSHandler",  # the legacy graphql-ws protocol (graphql_ws_handler_class)
     "ConnectionInitMessage",
-    "LegacyConnectionInitMessage",  # graphql-ws's; StartMessage too
+    "ErrorMessage",  # a refused subscribe
+    "LegacyConnectionInitMessage",  # graphql-ws's; StartMessage and LegacyErrorMessage too
+    "LegacyErrorMessage",
     "Message",  # any graphql-transport-ws message, as its handler's send_message is given it
     "NonJsonMessageReceived",  # what an adapter raises for Strawberry to close with 4400
     "NonTextMessageReceived",

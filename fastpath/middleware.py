@@ -1,9 +1,10 @@
 """The compiled path in front of Strawberry: plain-data queries answered by one SQL statement.
 
 An ASGI middleware rather than a route, because it must be able to decline: a request it cannot
-answer exactly as the general path would (not a JSON POST, no valid session, a document that
-does not compile, a failure of the compiled statement) goes on to Strawberry untouched, body
-included. A busy or unreachable database is answered here, as the general path would answer it.
+answer exactly as the general path would (not a JSON POST or a GET with `query`, no valid
+session, a document that does not compile, a failure of the compiled statement) goes on to
+Strawberry untouched, body included. A busy or unreachable database is answered here, as the
+general path would answer it.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from graphql import (
     get_operation_ast,
 )
 from sqlalchemy import Dialect
+from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auth.identity import token_from
 from auth.tokens import Claims, read_token
@@ -42,10 +44,12 @@ from observability import record
 from schema.cost import operation_cost
 from services import Services
 from settings import Settings
+from web.csrf import require_preflight
 from web.errors import database_failure
 from web.graphql_schema import TradingSchema
 from web.json_input import decode_json
 from web.media_types import GRAPHQL_RESPONSE_JSON, accepts_graphql_response_json
+from web.request_body import read_body, replay
 
 logger = logging.getLogger(__name__)
 PATHS = ("/graphql", "/graphql/")
@@ -70,19 +74,33 @@ class CompiledQueries:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in PATHS:
+        method = scope["method"] if scope["type"] == "http" else None
+        if method not in ("GET", "POST") or scope["path"] not in PATHS:
             await self.app(scope, receive, send)
             return
         connection = HTTPConnection(scope)
         headers = connection.headers
-        body = await _read_body(headers, receive, self.settings.max_body_bytes)
-        if body is None:  # not read: the app reads it
-            await self.app(scope, receive, send)
-            return
-        answer = await self._answer(scope["app"].state.services, connection, body)
-        if answer is None:
-            await self.app(scope, _replay(body, receive), send)
-            return
+        services = scope["app"].state.services
+        if method == "GET":
+            # A query sent by GET (a persisted query's hash among them, resolved outside), held
+            # to the view's CSRF rule: a request the view would refuse is the view's to refuse.
+            request = _graphql_get_request(connection)
+            if request is None or not await _passes_csrf(connection):
+                await self.app(scope, receive, send)
+                return
+            answer = await self._answer(services, connection, request)
+            if answer is None:
+                await self.app(scope, receive, send)
+                return
+        else:
+            body = await _read_body(headers, receive, self.settings.max_body_bytes)
+            if body is None:  # not read: the app reads it
+                await self.app(scope, receive, send)
+                return
+            answer = await self._answer(services, connection, _graphql_request(body))
+            if answer is None:
+                await self.app(scope, replay(body, receive), send)
+                return
         if isinstance(answer, Response):  # the database's failure, answered as the app would
             await answer(scope, receive, send)
             return
@@ -103,9 +121,8 @@ class CompiledQueries:
         await send({"type": "http.response.body", "body": answer})
 
     async def _answer(
-        self, services: Services, connection: HTTPConnection, body: bytes
+        self, services: Services, connection: HTTPConnection, request: GraphQLRequest | None
     ) -> bytes | Response | None:
-        request = _graphql_request(body)
         claims = self._claims(token_from(connection))
         if request is None or claims is None:
             return None
@@ -269,35 +286,36 @@ async def _read_body(headers: Mapping[str, str], receive: Receive, limit: int) -
     length = headers.get("content-length", "")
     if media_type != "application/json" or not length.isdigit() or int(length) > limit:
         return None
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return None  # the client went away
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+    return await read_body(receive)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """The request as the app would have received it: the body, then whatever comes next."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
+# A request's document, operation name and variables.
+GraphQLRequest = tuple[str, str | None, dict[str, Any] | None]
 
 
-def _graphql_request(body: bytes) -> tuple[str, str | None, dict[str, Any] | None] | None:
+def _graphql_request(body: bytes) -> GraphQLRequest | None:
     try:
         payload = decode_json(body)
     except ValueError:  # malformed, or nested too deeply: the general path says which
         return None
+    return _checked_request(payload)
+
+
+def _graphql_get_request(connection: HTTPConnection) -> GraphQLRequest | None:
+    """GET's `?query=...&variables=...&operationName=...`, variables as URL-encoded JSON."""
+    params = connection.query_params
+    if set(params) - {"query", "variables", "operationName"}:
+        return None
+    payload: dict[str, Any] = dict(params)
+    if "variables" in payload:
+        try:
+            payload["variables"] = decode_json(payload["variables"])
+        except ValueError:
+            return None
+    return _checked_request(payload)
+
+
+def _checked_request(payload: object) -> GraphQLRequest | None:
     if not isinstance(payload, dict) or set(payload) - {"query", "variables", "operationName"}:
         return None
     query, variables = payload.get("query"), payload.get("variables")
@@ -309,3 +327,11 @@ def _graphql_request(body: bytes) -> tuple[str, str | None, dict[str, Any] | Non
     ):
         return None
     return query, operation_name, variables
+
+
+async def _passes_csrf(connection: HTTPConnection) -> bool:
+    try:
+        await require_preflight(connection)
+    except HTTPException:
+        return False
+    return True

@@ -21,6 +21,13 @@ class ErrorCode(StrEnum):
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
     FEED_GAP = "FEED_GAP"
+    # Apollo's persisted queries (web/persisted_queries.py): the first two are Apollo's own,
+    # which its link acts on (it sends the document, or stops sending hashes).
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
+    PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
+    # PERSISTED_QUERIES=registered: an id or a document the manifest does not hold.
+    PERSISTED_QUERY_NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     # Too much work at once: the process's request limit, or no pooled connection in time.

@@ -1,5 +1,5 @@
 """What one API process holds for its lifetime: the engine, sessions, jobs, the live feed and its
-relay, the broadcaster, the rate limits and the password hasher."""
+relay, the broadcaster, the rate limits, the password hasher and persisted queries' documents."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from auth.passwords import PasswordHasher
 from auth.throttle import AuthLimits
 from cache.backends import Backend, MemoryBackend, RedisBackend
+from cache.persisted import PersistedDocuments
 from cache.query_cache import QueryCache
 from cache.reads import CachedReads
 from db.engine import create_engine, create_reader, create_session_factory, engine_options
@@ -47,6 +48,8 @@ class Services:
     rate_limits: RateLimiter
     auth_limits: AuthLimits
     passwords: PasswordHasher
+    # Automatic persisted queries' documents (Redis with REDIS_URL, else in-process).
+    persisted: PersistedDocuments
 
 
 @asynccontextmanager
@@ -82,6 +85,11 @@ async def start_services(settings: Settings) -> AsyncIterator[Services]:
         rate_limits=rate_limits,
         auth_limits=AuthLimits.from_settings(rate_limits, settings),
         passwords=PasswordHasher(settings.password_hash_concurrency),
+        persisted=PersistedDocuments.from_settings(
+            settings.redis_url,
+            settings.persisted_queries_max_bytes,
+            timeout_seconds=settings.cache_timeout_ms / 1000,
+        ),
     )
     sampler = asyncio.create_task(sample_connections((engine, reader)))
     try:
@@ -96,6 +104,7 @@ async def start_services(settings: Settings) -> AsyncIterator[Services]:
         await rate_limits.close()
         await services.jobs.close()
         await cache.close()
+        await services.persisted.close()
         await reader.dispose()
         await engine.dispose()
 

@@ -126,12 +126,17 @@ def test_readme_curl_examples_run_as_shown(sqlite_template: Path, tmp_path: Path
     assert '"errors"' not in output
 
 
-def test_the_readmes_apollo_blocks_are_excerpts_of_the_example_files() -> None:
+@pytest.mark.parametrize(
+    ("heading", "count"), [("## Apollo Client", 3), ("## Persisted queries", 1)]
+)
+def test_the_readmes_apollo_blocks_are_excerpts_of_the_example_files(
+    heading: str, count: int
+) -> None:
     """The README shows the examples the tests run, so it cannot drift from them."""
-    section = README.read_text().split("## Apollo Client", 1)[1].split("\n## ", 1)[0]
+    section = README.read_text().split(heading, 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"(?ms)^```js\n(.*?)^```", section)
     examples = ROOT / "examples" / "apollo"
     sources = [p.read_text() for p in examples.rglob("*.mjs") if "node_modules" not in p.parts]
-    assert len(blocks) == 3
+    assert len(blocks) == count
     for block in blocks:
         assert any(block in source for source in sources), block

@@ -27,7 +27,9 @@ from compat.strawberry import (
     BaseGraphQLTransportWSHandler,
     BaseGraphQLWSHandler,
     ConnectionInitMessage,
+    ErrorMessage,
     LegacyConnectionInitMessage,
+    LegacyErrorMessage,
     Message,
     NonJsonMessageReceived,
     NonTextMessageReceived,
@@ -51,6 +53,7 @@ from web.deps import get_context
 from web.graphiql_page import graphiql_page
 from web.json_input import NESTED_TOO_DEEPLY, NestedTooDeeply, decode_json
 from web.media_types import GraphQLResponse, graphql_response
+from web.persisted_queries import PersistedQueryResolver, Refused
 from web.rest_errors import ApiError
 
 # RFC 6455 "Message Too Big"; graphql-ws clients treat it as fatal: resending would not help.
@@ -139,6 +142,13 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if self.connection_acknowledged and not _session_lasts(self.context):
             return
+        if self.connection_acknowledged:
+            try:
+                _check_registered(self.view, message.get("payload"))
+            except Refused as refused:
+                error = ErrorMessage(id=message["id"], type="error", payload=[refused.formatted])
+                await self.send_message(error)
+                return
         await super().handle_subscribe(message)
 
     async def send_message(self, message: Message) -> None:
@@ -182,7 +192,20 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     async def handle_start(self, message: StartMessage) -> None:
         if self.connection_acknowledged and not _session_lasts(self.context):
             return
+        try:
+            _check_registered(self.view, message.get("payload"))
+        except Refused as refused:
+            error = LegacyErrorMessage(id=message["id"], type="error", payload=refused.formatted)
+            await self.send_message(error)
+            return
         await super().handle_start(message)
+
+
+def _check_registered(view: object, payload: object) -> None:
+    """With PERSISTED_QUERIES=registered, a socket's documents are held to the manifest too."""
+    resolver = cast("GraphQLView", view).persisted_queries
+    if resolver is not None and isinstance(payload, dict):
+        resolver.check_registered(payload.get("query"))
 
 
 class GraphQLView(GraphQLRouter[Context, None]):
@@ -190,7 +213,13 @@ class GraphQLView(GraphQLRouter[Context, None]):
     graphql_ws_handler_class = LegacyWSHandler
     websocket_adapter_class = SizedWebSocketAdapter
 
-    def __init__(self, schema: strawberry.Schema, settings: Settings) -> None:
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        settings: Settings,
+        persisted_queries: PersistedQueryResolver | None = None,
+    ) -> None:
+        self.persisted_queries = persisted_queries
         # A WebSocket message is held to the HTTP body limit.
         self.max_message_bytes = settings.max_body_bytes
         self.max_sockets_per_user = settings.ws_max_sockets_per_user
