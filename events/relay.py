@@ -35,8 +35,9 @@ BATCH = 1_000
 MAX_RETRY_DELAY = 5.0
 # Tries of a message that fails for a reason of its own (not an outage) before it is dropped.
 MESSAGE_TRIES = 3
-# How often jobs a queue may have lost are handed to it again (workers/queue.py `recover`).
-RECOVER_SECONDS = 10.0
+# How often jobs a queue may have lost are handed to it again (workers/queue.py `recover`): with
+# workers/arq_queue.py's RECOVER_AFTER, a job Redis lost runs again within 15 s of its enqueue.
+RECOVER_SECONDS = 5.0
 
 
 class Relay:

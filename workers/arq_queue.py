@@ -17,8 +17,10 @@ from workers.queue import JobQueue
 
 # The relay waits this long at most for Redis to take a job (a hung server answers never).
 ENQUEUE_TIMEOUT_SECONDS = 2
-# A recorded job unfinished this long after it was enqueued is handed to arq again, idempotently.
-RECOVER_AFTER = timedelta(seconds=30)
+# A recorded job unfinished this long after it was enqueued is handed to arq again, idempotently
+# (arq drops a job it still holds, queued or running): short enough that a job lost with Redis
+# still completes within the 30 s docs/operations.md promises.
+RECOVER_AFTER = timedelta(seconds=10)
 RECOVER_BATCH = 100
 
 
