@@ -63,12 +63,7 @@ class Subscriber:
         while not self.overflowed:
             # Asking for the next event means the last one was executed and sent.
             self._finish_current()
-            while not self._queue:
-                self._waiting = asyncio.get_running_loop().create_future()
-                try:
-                    await self._waiting
-                finally:
-                    self._waiting = None
+            await self._queued()
             self._current = self._queue.popleft()
             yield self._current
         raise SlowConsumerError(self.queue_size)
@@ -78,16 +73,20 @@ class Subscriber:
         delivery (Fanout.deliver) as one batch, as every other waiting subscriber does."""
         while not self.overflowed:
             self._finish_current()
-            while not self._queue:
-                self._waiting = asyncio.get_running_loop().create_future()
-                try:
-                    await self._waiting
-                finally:
-                    self._waiting = None
+            await self._queued()
             self._batch = list(self._queue)
             self._queue.clear()
             yield self._batch
         raise SlowConsumerError(self.queue_size)
+
+    async def _queued(self) -> None:
+        """Returns once an event is queued."""
+        while not self._queue:
+            self._waiting = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiting
+            finally:
+                self._waiting = None
 
     def close(self) -> None:
         """Leaving: the event in hand and those still queued are done for this subscriber."""

@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from manage import DEMO_EMAIL, DEMO_PASSWORD, load_demo_data
+from tests.examples.apollo import EXAMPLES, NODE_TIMEOUT
 from tests.utils.databases import ROOT, copy_sqlite
 from tests.utils.node import install_node_tool
 from tests.utils.ports import free_port
@@ -32,11 +33,9 @@ from tests.utils.servers import Server, uvicorn_servers
 from tests.utils.settings import make_settings
 from web.cross_site import COOKIE_ACROSS_SITES
 
-EXAMPLES = ROOT / "examples" / "apollo"
 DRIVER = ROOT / "tests" / "browser" / "apollo_page.mjs"
 # Resolves `localhost` as a stock Debian /etc/hosts does, ::1 before 127.0.0.1.
 IPV6_FIRST = Path(__file__).with_name("localhost_ipv6_first.cjs")
-NODE_TIMEOUT = 90  # graphql-ws retries a refused socket for a while before giving up
 TRADE = "BUY 0.01000000 BTC"  # what every example adds, as the API prints it back
 
 
@@ -53,14 +52,6 @@ class DemoApi:
     def readme_url(self) -> str:
         """The API where the README says it is."""
         return f"http://localhost:{self.port}"
-
-
-@pytest.fixture(scope="module")
-def node() -> str:
-    install_node_tool(EXAMPLES, "@apollo/client", "the Apollo Client examples")
-    path = shutil.which("node")
-    assert path is not None
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -20,22 +19,13 @@ import httpx
 import pytest
 
 from manage import load_demo_data
-from tests.examples.test_apollo import EXAMPLES, NODE_TIMEOUT
+from tests.examples.apollo import EXAMPLES, NODE_TIMEOUT
 from tests.utils.databases import copy_sqlite
-from tests.utils.node import install_node_tool
 from tests.utils.servers import Server, uvicorn_servers
 from tests.utils.settings import make_settings
 
 SCRIPT = "node-persisted.mjs"
 Start = Callable[..., AbstractContextManager[Server]]
-
-
-@pytest.fixture(scope="module")
-def node() -> str:
-    install_node_tool(EXAMPLES, "@apollo/client", "the Apollo Client examples")
-    path = shutil.which("node")
-    assert path is not None
-    return path
 
 
 @pytest.fixture
