@@ -17,9 +17,11 @@ const signIn = await fetch(`${API}/auth/token`, {
 if (!signIn.ok) throw new Error(`sign-in failed: ${signIn.status} ${await signIn.text()}`);
 const { access_token: token } = await signIn.json();
 
-// What each request carried and what it was answered, as the server saw it.
+// What each request carried and what it was answered, as the server saw it: recorded around the
+// global fetch, which the HTTP link calls.
 const sent = [];
-async function recordingFetch(url, init) {
+const plainFetch = globalThis.fetch;
+globalThis.fetch = async function recordingFetch(url, init) {
   const method = init?.method ?? "GET";
   const request = method === "GET"
     ? Object.fromEntries(new URL(url).searchParams)
@@ -27,7 +29,7 @@ async function recordingFetch(url, init) {
   const extensions = typeof request.extensions === "string"
     ? JSON.parse(request.extensions)
     : request.extensions;
-  const response = await fetch(url, init);
+  const response = await plainFetch(url, init);
   const answer = await response.clone().json();
   sent.push({
     method,
@@ -36,17 +38,13 @@ async function recordingFetch(url, init) {
     code: answer.errors?.[0]?.extensions?.code ?? null,
   });
   return response;
-}
+};
 
 // The persisted query link goes before the HTTP link; sha256 from Node's own crypto.
 const sha256 = (text) => createHash("sha256").update(text).digest("hex");
 const client = new ApolloClient({
   link: new PersistedQueryLink({ sha256, useGETForHashedQueries: useGET }).concat(
-    new HttpLink({
-      uri: `${API}/graphql`,
-      headers: { authorization: `Bearer ${token}` },
-      fetch: recordingFetch,
-    }),
+    new HttpLink({ uri: `${API}/graphql`, headers: { authorization: `Bearer ${token}` } }),
   ),
   cache: new InMemoryCache(),
 });
