@@ -1,5 +1,5 @@
-"""Queries on trades. Newest first means highest id first: ids grow with commit order, so a page
-`before` an id (keyset paging) holds the trades with a smaller id, whatever was added since."""
+"""Queries on trades. Newest first means highest id first (rules/orderings.py), so a page `before`
+an id (keyset paging) holds the trades with a smaller id, whatever was added since."""
 
 from __future__ import annotations
 

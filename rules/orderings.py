@@ -1,7 +1,9 @@
 """The order of every list the API serves (only SQL sorts them).
 
-Trades are newest first, which is highest id first: ids grow with commit order. Users and
-degrees come in the order they were created (ascending id). A page of trades `before` an id
+Trades are newest first, which is highest id first: ids are taken at insert, so they follow
+commit order except between writes in flight together (one may commit after a larger id did;
+docs/api.md says what that means for keyset paging). Users and degrees come in the order they
+were created (ascending id). A page of trades `before` an id
 continues that order after the trade with that id: the trades with a smaller id.
 """
 
