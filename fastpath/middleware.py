@@ -79,6 +79,10 @@ class CompiledQueries:
             await self.app(scope, receive, send)
             return
         connection = HTTPConnection(scope)
+        claims = self._claims(token_from(connection))
+        if claims is None:  # answered as the general path would: its body is not read here
+            await self.app(scope, receive, send)
+            return
         headers = connection.headers
         services = scope["app"].state.services
         if method == "GET":
@@ -88,7 +92,7 @@ class CompiledQueries:
             if request is None or not await _passes_csrf(connection):
                 await self.app(scope, receive, send)
                 return
-            answer = await self._answer(services, connection, request)
+            answer = await self._answer(services, connection, claims, request)
             if answer is None:
                 await self.app(scope, receive, send)
                 return
@@ -97,7 +101,7 @@ class CompiledQueries:
             if body is None:  # not read: the app reads it
                 await self.app(scope, receive, send)
                 return
-            answer = await self._answer(services, connection, _graphql_request(body))
+            answer = await self._answer(services, connection, claims, _graphql_request(body))
             if answer is None:
                 await self.app(scope, replay(body, receive), send)
                 return
@@ -121,10 +125,13 @@ class CompiledQueries:
         await send({"type": "http.response.body", "body": answer})
 
     async def _answer(
-        self, services: Services, connection: HTTPConnection, request: GraphQLRequest | None
+        self,
+        services: Services,
+        connection: HTTPConnection,
+        claims: Claims,
+        request: GraphQLRequest | None,
     ) -> bytes | Response | None:
-        claims = self._claims(token_from(connection))
-        if request is None or claims is None:
+        if request is None:
             return None
         compiler = self._compiler(services.reader.dialect)
         statement = self._statement(compiler, *request)
